@@ -1,0 +1,80 @@
+"""Helpers shared by CLI commands: config flags generated from TrainConfig, tqdm progress, signals."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+
+from tqdm import tqdm
+
+from gan_core.config import TrainConfig, config_fields
+from gan_core.events import Control, Event
+
+# Flags whose names differ from the field name, or that are positional elsewhere.
+_SKIP = {"preset"}
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per TrainConfig field (lr_g -> --lr-g), all defaulting to None so that only the
+    flags a user typed override the preset and the defaults."""
+    parser.add_argument("--preset", default=None, help="Named preset from assets/presets.")
+    for f in config_fields():
+        if f.name in _SKIP:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.metadata['help']} (default: {f.default})"
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=None,
+                                help=help_text)
+        else:
+            kind = {"int": int, "float": float, "str": str}[f.type if isinstance(f.type, str) else f.type.__name__]
+            parser.add_argument(flag, dest=f.name, type=kind, default=None, choices=f.metadata.get("choices"),
+                                help=help_text)
+
+
+def explicit_config_values(args: argparse.Namespace) -> dict:
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    return {k: v for k, v in vars(args).items() if k in names and v is not None}
+
+
+class TqdmProgress:
+    """Turns trainer/job events into a tqdm bar on stderr."""
+
+    def __init__(self, desc: str = "train"):
+        self.desc, self.bar = desc, None
+
+    def __call__(self, event: Event) -> None:
+        d = event.data
+        if event.kind == "start":
+            self.bar = tqdm(total=d["total_steps"], initial=d.get("resumed_from", 0), desc=self.desc,
+                            unit="step", dynamic_ncols=True)
+        elif event.kind == "step" and self.bar is not None:
+            m = d["metrics"]
+            self.bar.set_postfix({k: f"{v:.3f}" for k, v in m.items() if k.startswith("loss")}, refresh=False)
+            self.bar.update(d["step"] - self.bar.n)
+        elif event.kind == "progress":
+            if self.bar is None or self.bar.desc != d["task"]:
+                self.close()
+                self.bar = tqdm(total=d["total"], desc=d["task"], dynamic_ncols=True)
+            self.bar.update(d["done"] - self.bar.n)
+            if d["done"] >= d["total"]:
+                self.close()
+        elif event.kind == "log":
+            tqdm.write(d["message"])
+        elif event.kind == "end":
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def stop_on_signals(control: Control) -> None:
+    """SIGTERM and the first Ctrl-C ask the job to stop cleanly (checkpoint, status `stopped`)."""
+    def handler(signum, frame):
+        if control.stop.is_set():
+            raise KeyboardInterrupt
+        control.stop.set()
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)

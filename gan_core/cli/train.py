@@ -1,0 +1,41 @@
+"""`python -m gan_core train ...`: train or resume a run; prints the run directory last."""
+from __future__ import annotations
+
+from gan_core.cli.common import TqdmProgress, add_config_flags, explicit_config_values, stop_on_signals
+from gan_core.config import build_config, resume_config
+from gan_core.events import Control
+from gan_core.runs import Run, runs_root
+
+
+def register(sub) -> None:
+    p = sub.add_parser("train", help="train a GAN (mlp, dcgan, cyclegan) into a run directory")
+    add_config_flags(p)
+    p.add_argument("--resume", action="store_true", help="continue the run named by --run-id from its last checkpoint")
+    p.set_defaults(func=run)
+
+
+def config_from_args(args):
+    values = explicit_config_values(args)
+    if args.preset:
+        values["preset"] = args.preset
+    if args.resume and values.get("run_id"):
+        existing = Run(runs_root(values.get("runs_dir")) / values["run_id"])
+        if (existing.path / "config.json").exists():
+            return resume_config(existing.config(), values)
+    elif args.resume:
+        raise ValueError("--resume needs --run-id naming the run to continue")
+    return build_config(values)
+
+
+def run(args) -> int:
+    from gan_core.trainer import train  # imports torch; keep `--help` fast
+
+    cfg = config_from_args(args)
+    control = Control()
+    stop_on_signals(control)
+    result = train(cfg, callbacks=[TqdmProgress()], control=control, resume=args.resume)
+    status = result.status()
+    if status["state"] == "failed":
+        print(f"failed: {status['message']}")
+    print(result.path)
+    return 1 if status["state"] == "failed" else 0

@@ -1,0 +1,53 @@
+"""Model registry: config.model -> GAN formulation, and loading a trained model for inference."""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import torch
+
+from gan_core import checkpoint
+from gan_core.config import TrainConfig
+from gan_core.models.base import GANModel
+
+_REGISTRY = {
+    "mlp": "gan_core.models.noise_gan:NoiseGAN",
+    "dcgan": "gan_core.models.noise_gan:NoiseGAN",
+    "cyclegan": "gan_core.models.cyclegan:CycleGAN",
+}
+
+
+def model_class(name: str) -> type[GANModel]:
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(_REGISTRY)}")
+    module, cls = _REGISTRY[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def build_model(cfg: TrainConfig, channels: int, device: torch.device) -> GANModel:
+    return model_class(cfg.model)(cfg, channels, device)
+
+
+def load_model(run_or_checkpoint: str | Path, checkpoint_path: str | Path | None = None,
+               device: str | torch.device = "cpu") -> tuple[GANModel, dict]:
+    """A trained model for inference (EMA weights when the run kept them) and the checkpoint's
+    metadata (step, epoch, config). Accepts a run directory (its latest checkpoint unless
+    checkpoint_path names one) or a checkpoint file."""
+    from gan_core.runs import Run  # runs imports nothing heavy; local import keeps this module light
+
+    path = Path(checkpoint_path or run_or_checkpoint)
+    if path.is_dir():
+        found = Run(path).latest_checkpoint()
+        if found is None:
+            raise FileNotFoundError(f"run {path} has no checkpoint yet in {path / 'checkpoints'}: "
+                                    f"train it for at least --checkpoint-every steps, or until it ends")
+        path = found
+    ckpt = checkpoint.load(path)
+    cfg = TrainConfig.from_dict(ckpt["config"])
+    model = build_model(cfg, ckpt["channels"], torch.device(device))
+    model.load_state_dict(ckpt["state"], inference_only=True)
+    for net in model.nets.values():
+        net.eval()
+    meta = {k: ckpt[k] for k in ("step", "epoch", "channels") if k in ckpt}
+    meta.update(config=cfg, path=str(path))
+    return model, meta

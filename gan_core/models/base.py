@@ -1,0 +1,143 @@
+"""The small base every GAN formulation builds on, and the data indexing they share.
+
+A model owns its networks, optimizers, schedulers and EMA, knows how to draw its micro-batches
+and how to take one optimizer step. The trainer (gan_core.trainer) owns everything else:
+the loop, metrics, samples, checkpoints, resume, stop/pause and the NaN guard.
+
+Batches are drawn deterministically from (seed, epoch, index), so a resumed run sees exactly
+the batches the uninterrupted run would have seen, with no sampler state to save.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from gan_core.config import TrainConfig
+from gan_core.device import autocast
+from gan_core.ema import EMA
+
+
+def seeded_generator(*keys: int) -> torch.Generator:
+    seed = 0
+    for k in keys:
+        seed = (seed * 1_000_003 + int(k)) % (2 ** 63)
+    return torch.Generator().manual_seed(seed)
+
+
+def to_model_range(images_uint8: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """uint8 [0, 255] -> float [-1, 1] on the device."""
+    return images_uint8.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
+
+
+def random_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    flip = torch.rand(x.size(0), generator=gen) < 0.5
+    if flip.any():
+        x = x.clone()
+        x[flip] = x[flip].flip(-1)
+    return x
+
+
+def linear_decay(total_steps: int, decay_steps: int):
+    """LambdaLR factor: 1 until the last decay_steps, then linearly down to 0 (CycleGAN's schedule)."""
+    start = max(total_steps - decay_steps, 0)
+
+    def factor(step: int) -> float:
+        if decay_steps <= 0 or step < start:
+            return 1.0
+        return max(0.0, 1.0 - (step - start) / decay_steps)
+    return factor
+
+
+class GANModel:
+    """Subclasses set `nets`, `optimizers`, `schedulers`, `ema`, and implement the hooks below."""
+
+    #: metric names a step reports; the studio plots these generically
+    loss_names: tuple[str, ...] = ()
+
+    def __init__(self, cfg: TrainConfig, channels: int, device: torch.device):
+        self.cfg, self.channels, self.device = cfg, channels, device
+        self.nets: dict[str, nn.Module] = {}
+        self.optimizers: dict[str, torch.optim.Optimizer] = {}
+        self.schedulers: dict[str, object] = {}
+        self.ema: EMA | None = None
+        self.steps_per_epoch = 1
+        self.total_steps = 1
+
+    def autocast(self):
+        return autocast(self.device, self.cfg.bf16)
+
+    def adam(self, params, lr: float) -> torch.optim.Optimizer:
+        return torch.optim.Adam(params, lr=lr, betas=(self.cfg.beta1, self.cfg.beta2))
+
+    def plan(self, n_micro_batches_per_epoch: int) -> None:
+        """Set steps per epoch and the total, from the data size, epochs/steps and accumulation."""
+        cfg = self.cfg
+        self.steps_per_epoch = max(1, n_micro_batches_per_epoch // cfg.accumulation_steps)
+        self.total_steps = cfg.steps if cfg.steps > 0 else cfg.epochs * self.steps_per_epoch
+
+    # --- hooks -----------------------------------------------------------------------------
+    def attach_data(self, images) -> None:
+        """Keep the training images (a gan_core.data.ImageSet) and call plan()."""
+        raise NotImplementedError
+
+    def micro_batch(self, epoch: int, index: int):
+        """The index-th micro-batch of an epoch (deterministic)."""
+        raise NotImplementedError
+
+    def train_step(self, micro_batches: list) -> dict[str, torch.Tensor]:
+        """One optimizer step for every network; returns scalar tensors named in loss_names and more."""
+        raise NotImplementedError
+
+    def after_step(self, step: int, metrics: dict[str, float]) -> None:
+        """Advance schedulers; called once per optimizer step with the step's float metrics."""
+        for sched in self.schedulers.values():
+            if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                continue
+            sched.step()
+
+    def learning_rates(self) -> dict[str, float]:
+        return {f"lr_{name.lower()}": opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}
+
+    @torch.no_grad()
+    def sample_grid(self) -> torch.Tensor:
+        """Images in [-1, 1] from fixed inputs, for the sample grids."""
+        raise NotImplementedError
+
+    def extra_state(self) -> dict:
+        return {}
+
+    def load_extra_state(self, state: dict) -> None:
+        pass
+
+    # --- checkpoint state --------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "nets": {k: m.state_dict() for k, m in self.nets.items()},
+            "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+            "schedulers": {k: s.state_dict() for k, s in self.schedulers.items()},
+            "ema": self.ema.state_dict() if self.ema else None,
+            "extra": self.extra_state(),
+        }
+
+    def load_state_dict(self, state: dict, inference_only: bool = False) -> None:
+        for k, m in self.nets.items():
+            m.load_state_dict(state["nets"][k])
+        if self.ema and state.get("ema") is not None:
+            self.ema.load_state_dict(state["ema"])
+        if inference_only:
+            return
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        for k, s in self.schedulers.items():
+            if k in state["schedulers"]:
+                s.load_state_dict(state["schedulers"][k])
+        self.load_extra_state(state.get("extra") or {})
+
+    def parameter_count(self) -> dict[str, int]:
+        return {k: sum(p.numel() for p in m.parameters()) for k, m in self.nets.items()}
+
+
+def grid_rows(n: int) -> int:
+    return max(1, int(math.sqrt(n)))

@@ -1,0 +1,134 @@
+"""GANs from noise: the MLP GAN and DCGAN share one formulation, differing only in networks.
+
+One optimizer step = a D step on real and generated images, then a G step that reuses the same
+generated images (as the PyTorch DCGAN tutorial does), each summed over `accumulation_steps`
+micro-batches. Reported: loss_d, loss_g, d_x = mean sigmoid(D(x)), d_g_z1 = mean sigmoid(D(G(z)))
+before D's update, d_g_z2 = the same after D's update (what G is trained against).
+"""
+from __future__ import annotations
+
+import torch
+
+from gan_core.diffaugment import diff_augment
+from gan_core.ema import EMA
+from gan_core.losses import d_loss, g_loss
+from gan_core.models.base import GANModel, linear_decay, random_flip, seeded_generator, to_model_range
+from gan_core.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_core.networks.init import dcgan_init
+from gan_core.networks.mlp import MLPDiscriminator, MLPGenerator
+
+
+class NoiseGAN(GANModel):
+    loss_names = ("loss_d", "loss_g")
+
+    def __init__(self, cfg, channels, device):
+        super().__init__(cfg, channels, device)
+        if cfg.model == "mlp":
+            G = MLPGenerator(cfg.latent_dim, channels, cfg.image_size, cfg.mlp_hidden)
+            D = MLPDiscriminator(channels, cfg.image_size, cfg.mlp_hidden)
+        else:
+            G = DCGANGenerator(cfg.latent_dim, channels, cfg.image_size, cfg.ngf)
+            D = DCGANDiscriminator(channels, cfg.image_size, cfg.ndf, cfg.d_head)
+            dcgan_init(G)
+            dcgan_init(D)
+        self.G, self.D = G.to(device), D.to(device)
+        self.nets = {"G": self.G, "D": self.D}
+        self.optimizers = {"G": self.adam(G.parameters(), cfg.lr_g), "D": self.adam(D.parameters(), cfg.lr_d)}
+        self.ema = EMA(self.G, cfg.ema_decay) if cfg.ema else None
+        self.fixed_z = torch.randn(cfg.num_samples, cfg.latent_dim,
+                                   generator=seeded_generator(cfg.seed, 7)).to(device)
+        self.images = None
+
+    def attach_data(self, images) -> None:
+        self.images = images.images
+        n = len(images)
+        if n < self.cfg.batch_size:
+            raise ValueError(f"batch_size={self.cfg.batch_size} is larger than the {n} training images "
+                             f"in {images.source}: lower --batch-size")
+        self.plan(n // self.cfg.batch_size)
+        self._make_schedulers()
+        self._order_epoch = None
+
+    def _make_schedulers(self) -> None:
+        cfg = self.cfg
+        if cfg.scheduler == "plateau":
+            self.schedulers = {k: torch.optim.lr_scheduler.ReduceLROnPlateau(
+                o, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience)
+                for k, o in self.optimizers.items()}
+        elif cfg.scheduler == "linear":
+            decay = cfg.decay_epochs * self.steps_per_epoch
+            self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, linear_decay(self.total_steps, decay))
+                               for k, o in self.optimizers.items()}
+
+    def micro_batch(self, epoch, index):
+        if self._order_epoch != epoch:
+            self._order = torch.randperm(len(self.images), generator=seeded_generator(self.cfg.seed, epoch))
+            self._order_epoch = epoch
+        b = self.cfg.batch_size
+        idx = self._order[index * b:(index + 1) * b].sort().values
+        real = to_model_range(self.images[idx], self.device)
+        return random_flip(real, seeded_generator(self.cfg.seed, epoch, index, 1))
+
+    def _augment(self, x):
+        return diff_augment(x, self.cfg.diffaugment_policy) if self.cfg.diffaugment else x
+
+    def generator(self):
+        return self.ema.model if self.ema else self.G
+
+    def train_step(self, micro_batches):
+        cfg, k = self.cfg, len(micro_batches)
+        opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
+        sums = dict(loss_d=0.0, loss_g=0.0, d_x=0.0, d_g_z1=0.0, d_g_z2=0.0)
+
+        opt_d.zero_grad(set_to_none=True)
+        fakes = []
+        for real in micro_batches:
+            z = torch.randn(real.size(0), cfg.latent_dim, device=self.device)
+            with self.autocast():
+                fake = self.G(z)
+                real_logits = self.D(self._augment(real))
+                fake_logits = self.D(self._augment(fake.detach()))
+                loss = d_loss(real_logits, fake_logits, cfg.loss, cfg.label_smoothing)
+            (loss / k).backward()
+            fakes.append(fake)
+            sums["loss_d"] += loss.detach() / k
+            sums["d_x"] += torch.sigmoid(real_logits.detach().float()).mean() / k
+            sums["d_g_z1"] += torch.sigmoid(fake_logits.detach().float()).mean() / k
+        opt_d.step()
+
+        # D's weights get no gradient in the G step: skipping them saves a third of D's backward.
+        self.D.requires_grad_(False)
+        opt_g.zero_grad(set_to_none=True)
+        for fake in fakes:
+            with self.autocast():
+                logits = self.D(self._augment(fake))
+                loss = g_loss(logits, cfg.loss)
+            (loss / k).backward()
+            sums["loss_g"] += loss.detach() / k
+            sums["d_g_z2"] += torch.sigmoid(logits.detach().float()).mean() / k
+        opt_g.step()
+        self.D.requires_grad_(True)
+        if self.ema:
+            self.ema.update(self.G)
+        return sums
+
+    def after_step(self, step, metrics):
+        super().after_step(step, metrics)
+        if self.cfg.scheduler == "plateau":
+            self.schedulers["G"].step(metrics["loss_g"])
+            self.schedulers["D"].step(metrics["loss_d"])
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] from the EMA generator (or G), in eval mode."""
+        G = self.generator()
+        was_training = G.training
+        G.eval()
+        try:
+            return G(z.to(self.device)).float()
+        finally:
+            G.train(was_training)
+
+    @torch.no_grad()
+    def sample_grid(self):
+        return self.generate(self.fixed_z).cpu()

@@ -1,0 +1,1 @@
+"""Architectures, one per file. Pure nn.Modules: no training logic here."""

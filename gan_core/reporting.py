@@ -1,0 +1,52 @@
+"""The run's one stats channel: every optimizer step's metrics go to metrics.jsonl (and TensorBoard
+when asked) and out to the callbacks as a `step` event."""
+from __future__ import annotations
+
+import json
+
+import torch
+
+from gan_core.events import emit
+from gan_core.runs import Run, read_jsonl
+
+
+class StatsWriter:
+    def __init__(self, run: Run, callbacks=None, tensorboard: bool = False):
+        self.run, self.callbacks = run, callbacks
+        self.tb = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+            self.tb = SummaryWriter(log_dir=str(run.path / "tensorboard"))
+        self._file = None
+
+    def truncate_after(self, step: int) -> None:
+        """On resume: drop rows the killed process wrote after its last checkpoint, so the
+        resumed run appends without duplicates or gaps."""
+        rows = [r for r in read_jsonl(self.run.metrics_path) if r.get("step", 0) <= step]
+        tmp = self.run.metrics_path.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        tmp.replace(self.run.metrics_path)
+
+    def write_step(self, row: dict, total_steps: int) -> None:
+        if self._file is None:
+            self._file = open(self.run.metrics_path, "a")
+        self._file.write(json.dumps(row) + "\n")
+        self._file.flush()
+        if self.tb:
+            for name, value in row.items():
+                if name not in ("step", "epoch", "time"):
+                    self.tb.add_scalar(name, value, row["step"])
+        emit(self.callbacks, "step", step=row["step"], epoch=row["epoch"], total_steps=total_steps, metrics=row)
+
+    def write_images(self, tag: str, grid: torch.Tensor, step: int) -> None:
+        """grid: a [C, H, W] image in [0, 1]."""
+        if self.tb:
+            self.tb.add_image(tag, grid, step)
+
+    def close(self) -> None:
+        if self._file:
+            self._file.close()
+            self._file = None
+        if self.tb:
+            self.tb.flush()
+            self.tb.close()

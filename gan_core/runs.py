@@ -1,0 +1,155 @@
+"""Run directories: the single source of truth for a training run.
+
+runs/<run_id>/
+    config.json      the TrainConfig as written at start (updated on resume)
+    metrics.jsonl    one JSON row per optimizer step: step, epoch, time, metrics
+    status.json      state (running|paused|stopped|finished|failed), message, timestamps
+    samples/         step_000100.png ... fixed-noise grids
+    checkpoints/     step_000500.pt ... (the newest few; atomic writes)
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+STATES = ("running", "paused", "stopped", "finished", "failed")
+
+
+def runs_root(runs_dir: str | os.PathLike | None = None) -> Path:
+    """The explicit argument, then $GAN_STUDIO_RUNS, then runs/ in the working directory."""
+    if runs_dir:
+        return Path(runs_dir)
+    return Path(os.environ.get("GAN_STUDIO_RUNS") or "runs")
+
+
+def write_json_atomic(path: Path, obj) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(obj, indent=2, default=str))
+    os.replace(tmp, path)
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Rows of a JSON-lines file; a torn last line (a kill mid-write) is ignored."""
+    rows = []
+    if not path.exists():
+        return rows
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                break
+    return rows
+
+
+@dataclass
+class Run:
+    path: Path
+
+    @property
+    def id(self) -> str:
+        return self.path.name
+
+    @property
+    def samples_dir(self) -> Path:
+        return self.path / "samples"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    def config(self) -> dict:
+        p = self.path / "config.json"
+        return json.loads(p.read_text()) if p.exists() else {}
+
+    def status(self) -> dict:
+        p = self.path / "status.json"
+        if not p.exists():
+            return {"state": "unknown", "message": "no status.json"}
+        try:
+            return json.loads(p.read_text())
+        except json.JSONDecodeError:
+            return {"state": "unknown", "message": "status.json unreadable"}
+
+    def set_status(self, state: str, message: str = "", **extra) -> dict:
+        assert state in STATES, state
+        old = self.status()
+        now = time.time()
+        status = {k: v for k, v in old.items() if k not in ("state", "message")}
+        status.update(extra)
+        status.update(state=state, message=message, updated=now)
+        status.setdefault("created", now)
+        if state == "running" and old.get("state") != "running":
+            status["started"] = now
+        if state in ("stopped", "finished", "failed"):
+            status["ended"] = now
+        write_json_atomic(self.path / "status.json", status)
+        return status
+
+    def metrics(self) -> list[dict]:
+        return read_jsonl(self.metrics_path)
+
+    def samples(self) -> list[Path]:
+        return sorted(self.samples_dir.glob("step_*.png"))
+
+    def checkpoints(self) -> list[Path]:
+        return sorted(self.checkpoints_dir.glob("step_*.pt"))
+
+    def latest_checkpoint(self) -> Path | None:
+        ckpts = self.checkpoints()
+        return ckpts[-1] if ckpts else None
+
+    def summary(self) -> dict:
+        """One row for run tables: id, model, state, steps, last losses, best score."""
+        cfg, st = self.config(), self.status()
+        rows = self.metrics()
+        last = rows[-1] if rows else {}
+        scores = self.scores()
+        best = min((s.get("fid") for s in scores if s.get("fid") is not None), default=None)
+        return {
+            "run": self.id, "model": cfg.get("model"), "state": st.get("state"), "step": last.get("step", 0),
+            "epoch": last.get("epoch"), "loss_d": last.get("loss_d", last.get("loss_D")),
+            "loss_g": last.get("loss_g", last.get("loss_G")), "best_fid": best,
+            "message": st.get("message", ""), "updated": st.get("updated"),
+        }
+
+    def scores(self) -> list[dict]:
+        return read_jsonl(self.path / "scores.jsonl")
+
+
+def create_run(root: Path, run_id: str) -> Run:
+    path = Path(root) / run_id
+    (path / "samples").mkdir(parents=True, exist_ok=True)
+    (path / "checkpoints").mkdir(parents=True, exist_ok=True)
+    return Run(path)
+
+
+def open_run(run: str | os.PathLike, runs_dir: str | os.PathLike | None = None) -> Run:
+    """A run by directory path or by id under the runs root. Raises FileNotFoundError naming both."""
+    p = Path(run)
+    if (p / "config.json").exists():
+        return Run(p)
+    q = runs_root(runs_dir) / str(run)
+    if (q / "config.json").exists():
+        return Run(q)
+    raise FileNotFoundError(f"no run at {p} or {q}: a run directory holds config.json "
+                            f"(list runs with `python -m gan_core runs`)")
+
+
+def list_runs(runs_dir: str | os.PathLike | None = None) -> list[Run]:
+    """Every run under the root, newest first."""
+    root = runs_root(runs_dir)
+    if not root.exists():
+        return []
+    runs = [Run(p) for p in root.iterdir() if (p / "config.json").exists()]
+    return sorted(runs, key=lambda r: (r.path / "config.json").stat().st_mtime, reverse=True)
