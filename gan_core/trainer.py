@@ -84,10 +84,11 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         data = load_training_images(cfg, self.callbacks)
         self.model = build_model(cfg, data.channels, self.device)
-        self.model.attach_data(data if cfg.model == "cyclegan" else data.select(cfg.domain))
+        train_set = data if cfg.model == "cyclegan" else data.select(cfg.domain)
+        self.model.attach_data(train_set)
         self.run = create_run(run_path.parent, run_path.name)
         saved = {**cfg.to_dict(), "run_id": run_path.name, "channels": data.channels,
-                 "train_images": len(data), "data_report": data.report.to_dict()}
+                 "train_images": len(train_set), "data_report": data.report.to_dict()}
         write_json_atomic(self.run.path / "config.json", saved)
         self.step, self.epoch, self.index, self.elapsed = 0, 0, 0, 0.0
         self.last_checkpoint_step = 0

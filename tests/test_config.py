@@ -1,0 +1,46 @@
+import pytest
+
+from gan_core.cli import build_parser
+from gan_core.cli.train import config_from_args
+from gan_core.config import TrainConfig, build_config, resume_config
+
+
+def test_defaults_follow_the_issue():
+    cfg = TrainConfig()
+    assert (cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.latent_dim) == (2e-4, 2e-4, 0.5, 0.999, 100)
+    assert cfg.validate() == []
+
+
+def test_cli_flags_map_onto_the_config():
+    args = build_parser().parse_args(
+        "train --data x --model dcgan --image-size 128 --epochs 3 --steps 7 --batch-size 16 --lr-g 1e-4 "
+        "--lr-d 3e-4 --beta1 0.4 --beta2 0.99 --latent-dim 64 --loss hinge --diffaugment --ema "
+        "--accumulation-steps 2 --sample-every 5 --checkpoint-every 6 --seed 3 --runs-dir r --run-id a".split())
+    cfg = config_from_args(args)
+    assert (cfg.image_size, cfg.epochs, cfg.steps, cfg.batch_size) == (128, 3, 7, 16)
+    assert (cfg.lr_g, cfg.lr_d, cfg.beta1, cfg.beta2, cfg.latent_dim, cfg.loss) == (1e-4, 3e-4, 0.4, 0.99, 64, "hinge")
+    assert cfg.diffaugment and cfg.ema and cfg.accumulation_steps == 2
+    assert (cfg.sample_every, cfg.checkpoint_every, cfg.seed, cfg.runs_dir, cfg.run_id) == (5, 6, 3, "r", "a")
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"image_size": 48}, "image_size=48"),
+    ({"lr_g": 2.0}, "lr_g=2.0"),
+    ({"batch_size": 0}, "batch_size=0"),
+    ({"loss": "wgan"}, "loss='wgan'"),
+])
+def test_invalid_values_are_named(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        build_config(overrides)
+
+
+def test_unknown_preset_lists_the_available_ones():
+    with pytest.raises(ValueError, match="unknown preset 'nope'"):
+        build_config(preset="nope")
+
+
+def test_resume_allows_more_steps_but_not_another_model():
+    saved = TrainConfig(steps=10).to_dict()
+    assert resume_config(saved, {"steps": 20}).steps == 20
+    with pytest.raises(ValueError, match="model"):
+        resume_config(saved, {"model": "mlp"})

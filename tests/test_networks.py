@@ -1,0 +1,54 @@
+import pytest
+import torch
+
+from gan_core.networks.dcgan import DCGANDiscriminator, DCGANGenerator
+from gan_core.networks.init import dcgan_init
+from gan_core.networks.mlp import MLPDiscriminator, MLPGenerator
+
+
+@pytest.mark.parametrize("size", [28, 32, 64, 128, 256])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_dcgan_shapes_for_every_size(size, channels):
+    G = DCGANGenerator(16, channels, size, ngf=4)
+    D = DCGANDiscriminator(channels, size, ndf=4)
+    x = G(torch.randn(2, 16))
+    assert x.shape == (2, channels, size, size)
+    assert x.abs().max() <= 1
+    assert D(x).shape == (2,)
+
+
+def test_dcgan_discriminator_layout():
+    D = DCGANDiscriminator(3, 64, ndf=8)
+    layers = list(D.net)
+    assert isinstance(layers[0], torch.nn.Conv2d) and isinstance(layers[1], torch.nn.LeakyReLU)
+    assert layers[1].negative_slope == 0.2
+    norms = [m for m in layers if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == 3  # 64 -> 32 (no norm) -> 16 -> 8 -> 4
+
+
+def test_avgpool_head_accepts_any_size():
+    D = DCGANDiscriminator(3, 64, ndf=4, head="avgpool")
+    assert D(torch.randn(2, 3, 64, 64)).shape == (2,)
+    assert D(torch.randn(2, 3, 80, 80)).shape == (2,)
+
+
+def test_unsupported_size_is_a_clear_error():
+    with pytest.raises(ValueError, match="48"):
+        DCGANGenerator(16, 3, 48)
+
+
+def test_dcgan_init_statistics():
+    torch.manual_seed(0)
+    G = DCGANGenerator(100, 3, 64, ngf=64)
+    dcgan_init(G)
+    w = torch.cat([m.weight.flatten() for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)])
+    assert abs(w.mean()) < 1e-3 and abs(w.std() - 0.02) < 1e-3
+    bn = torch.cat([m.weight.flatten() for m in G.modules() if isinstance(m, torch.nn.BatchNorm2d)])
+    assert abs(bn.mean() - 1) < 0.01
+
+
+def test_mlp_gan_shapes():
+    G, D = MLPGenerator(32, 1, 28, hidden=16), MLPDiscriminator(1, 28, hidden=16)
+    x = G(torch.randn(3, 32))
+    assert x.shape == (3, 1, 28, 28)
+    assert D(x).shape == (3,)
