@@ -1,0 +1,147 @@
+"""Decoded images cached on disk, so every file is decoded once per resolution and channel count.
+
+<cache dir>/<key>-<size>px-<channels>ch.npy   uint8 [N, C, H, W], written with open_memmap
+<cache dir>/<key>-<size>px-<channels>ch.json  names, domains, report
+
+The key hashes the format version, the dataset's location and every member's name, domain, size
+and mtime (for a zip: the archive's size and mtime, and each member's size and CRC). Both files are
+written under temporary names and renamed once complete, the sidecar last: an interrupted build
+never leaves a cache that looks valid.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from numpy.lib.format import open_memmap
+
+from gan_core.data.decode import SkippedImage, decode_image
+from gan_core.data.errors import DatasetError
+from gan_core.data.layout import Dataset
+from gan_core.data.records import count_records, iter_records
+from gan_core.data.report import InspectionReport
+from gan_core.events import emit
+
+FORMAT_VERSION = 1  # bump whenever decoding changes what a cache holds
+
+
+@dataclass
+class Cached:
+    images: torch.Tensor   # uint8 [N, C, H, W], backed by the memory-mapped .npy
+    names: list[str]
+    domains: list[str]
+    report: InspectionReport
+
+
+def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The explicit argument, then $GAN_STUDIO_CACHE, then ~/.cache/monet-gan-studio."""
+    return Path(cache_dir or os.environ.get("GAN_STUDIO_CACHE") or Path.home() / ".cache" / "monet-gan-studio")
+
+
+def dataset_key(dataset: Dataset) -> str:
+    stamps = dataset.tree.stamps
+    description = [FORMAT_VERSION, dataset.kind, dataset.tree.identity(),
+                   [[m.name, m.domain, *stamps[m.name]] for m in dataset.members]]
+    return hashlib.sha256(json.dumps(description).encode()).hexdigest()[:24]
+
+
+def cache_stem(key: str, image_size: int, channels: int) -> str:
+    return f"{key}-{image_size}px-{channels}ch"
+
+
+def existing_stems(root: Path, key: str) -> list[str]:
+    return sorted(path.stem for path in root.glob(f"{key}-*px-*ch.json"))
+
+
+def read_cache(root: Path, stem: str) -> Cached | None:
+    """The cached images, or None when absent, stale or damaged."""
+    try:
+        meta = json.loads((root / f"{stem}.json").read_text())
+        if meta["format_version"] != FORMAT_VERSION:
+            return None
+        # Copy-on-write mapping: torch needs a writable array, and the file must stay untouched.
+        pixels = np.load(root / f"{stem}.npy", mmap_mode="c")
+        if pixels.dtype != np.uint8 or pixels.ndim != 4 or len(pixels) != len(meta["names"]):
+            return None
+        return Cached(torch.from_numpy(pixels), meta["names"], meta["domains"],
+                      InspectionReport.from_dict(meta["report"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remove_abandoned(root: Path, stem: str) -> None:
+    """Temporary files of builds whose process is gone (killed mid-build)."""
+    for path in root.glob(f".{stem}.*.tmp*"):
+        pid = int(path.name.split(".")[2])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)
+        except PermissionError:  # alive, another user's
+            pass
+
+
+def _decode_into(pixels: np.ndarray, dataset: Dataset, report: InspectionReport,
+                 callbacks) -> tuple[list[str], list[str]]:
+    """Decode every record into the rows of `pixels`, in order; returns the kept names and domains."""
+    total, (_, channels, image_size, _) = len(pixels), pixels.shape
+    native_mode = "L" if dataset.native_channels == 1 else "RGB"
+    names, domains = [], []
+    every = max(1, total // 100)
+    emit(callbacks, "progress", task="decode", done=0, total=total)
+    for done, record in enumerate(iter_records(dataset), 1):
+        if done % every == 0 and done < total:
+            emit(callbacks, "progress", task="decode", done=done, total=total)
+        if record.problem:
+            report.skipped.append((record.name, record.problem))
+            continue
+        try:
+            decoded = decode_image(record.payload, image_size, channels, native_mode)
+        except SkippedImage as e:
+            report.skipped.append((record.name, str(e)))
+            continue
+        if len(names) == total:
+            raise DatasetError(f"{dataset.source} changed while its cache was being built; run again")
+        pixels[len(names)] = decoded.pixels
+        names.append(record.name)
+        domains.append(record.domain)
+        report.counts[record.domain] += 1
+        report.resized += decoded.resized
+        if decoded.conversion:
+            report.converted.append((record.name, decoded.conversion))
+    emit(callbacks, "progress", task="decode", done=total, total=total)
+    return names, domains
+
+
+def build_cache(dataset: Dataset, image_size: int, channels: int, root: Path, callbacks=None) -> Cached:
+    """Decode every record into a new cache. When no image is usable, nothing is written and the
+    result is empty (its report says why)."""
+    stem = cache_stem(dataset_key(dataset), image_size, channels)
+    root.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned(root, stem)
+    temporary = {suffix: root / f".{stem}.{os.getpid()}.tmp{suffix}" for suffix in (".npy", ".exact.npy", ".json")}
+    report = InspectionReport(dataset.source, dataset.kind, image_size, channels,
+                              counts={member.domain: 0 for member in dataset.members})
+    try:
+        pixels = open_memmap(temporary[".npy"], mode="w+", dtype=np.uint8,
+                             shape=(count_records(dataset), channels, image_size, image_size))
+        names, domains = _decode_into(pixels, dataset, report, callbacks)
+        if not names:
+            return Cached(torch.empty((0, channels, image_size, image_size), dtype=torch.uint8), [], [], report)
+        array_file = temporary[".npy"]
+        if len(names) < len(pixels):  # files were skipped: the .npy must hold exactly the usable rows
+            np.save(temporary[".exact.npy"], pixels[:len(names)])
+            array_file = temporary[".exact.npy"]
+        meta = {"format_version": FORMAT_VERSION, "names": names, "domains": domains, "report": report.to_dict()}
+        temporary[".json"].write_text(json.dumps(meta))
+        os.replace(array_file, root / f"{stem}.npy")
+        os.replace(temporary[".json"], root / f"{stem}.json")
+    finally:
+        for path in temporary.values():
+            path.unlink(missing_ok=True)
+    return read_cache(root, stem)
