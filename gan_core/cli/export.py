@@ -1,0 +1,45 @@
+"""`python -m gan_core export --run DIR --count 7000 --out images.zip`: the competition submission."""
+from __future__ import annotations
+
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser("export", help="write the competition's images.zip (256x256 JPEGs) from a trained run")
+    p.add_argument("--run", required=True, help="run directory (or id under the runs root)")
+    p.add_argument("--count", type=int, default=7000, help="images to write: 1 to 10,000 (a submission needs "
+                                                           "at least 7,000)")
+    p.add_argument("--out", default="images.zip", help="zip file to write (its folder is created)")
+    p.add_argument("--seed", type=int, default=0, help="noise seed (MLP/DCGAN runs)")
+    p.add_argument("--checkpoint", default=None, help="a checkpoint file (default: the run's newest)")
+    p.add_argument("--quality", type=int, default=95, help="JPEG quality, 1 to 100")
+    p.add_argument("--batch-size", type=int, default=64, help="images generated at a time")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--runs-dir", default=None)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from gan_core.cli.common import TqdmProgress, stop_on_signals
+    from gan_core.events import CancelledError, Control
+    from gan_core.export import export_zip
+    from gan_core.export_validate import ValidationReport
+    from gan_core.runs import open_run
+
+    control = Control()
+    stop_on_signals(control)
+    progress = TqdmProgress("export")
+    try:
+        report = export_zip(open_run(args.run, args.runs_dir), count=args.count, out=args.out, seed=args.seed,
+                            checkpoint=args.checkpoint, quality=args.quality, batch_size=args.batch_size,
+                            callbacks=[progress], control=control, device=args.device)
+    except CancelledError as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        return 130
+    finally:
+        progress.close()
+    print(ValidationReport(**report["validation"]).summary())
+    print(f"wrote {report['count']:,} images from step {report['step']} in {report['seconds']:.1f} s "
+          f"(manifest {report['manifest']})")
+    print(report["path"])
+    return 0
