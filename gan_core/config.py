@@ -81,6 +81,8 @@ class TrainConfig:
     num_samples: int = _f(64, "Images in each sample grid.", group="run")
     device: str = _f("auto", "cuda, mps, cpu, or auto (the best available).", ("auto", "cuda", "mps", "cpu"), "run")
     bf16: bool = _f(False, "bf16 autocast (GPU, or CPUs with AVX-512 BF16).", group="run")
+    sync_batchnorm: bool = _f(False, "Under torchrun with several GPUs: BatchNorm statistics over the global batch "
+                              "(SyncBatchNorm; CUDA only). No effect in a single process.", group="run")
     seed: int = _f(0, "Random seed; a CPU run with the same seed repeats exactly.", group="run")
     runs_dir: str = _f("", "Runs root (default $GAN_STUDIO_RUNS, then runs/).", group="run")
     run_id: str = _f("", "Run directory name (default: model-timestamp).", group="run")

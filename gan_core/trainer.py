@@ -4,7 +4,8 @@ The loop draws micro-batches from the model, takes optimizer steps, and reports 
 through the stats channel. It writes fixed-input sample grids and atomic checkpoints, honours
 pause/stop requests between steps, stops on a non-finite loss with status `failed`, and resumes
 a run exactly from its newest loadable checkpoint (step, epoch, batch order, optimizers,
-schedulers, EMA, RNG).
+schedulers, EMA, RNG). Under torchrun every process runs this loop on its shard of the data
+(gan_core.distributed); rank 0 alone writes the run directory.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 import torch
 import torchvision.utils as vutils
 
-from gan_core import checkpoint
+from gan_core import checkpoint, distributed
 from gan_core.config import TrainConfig, default_data_path
 from gan_core.device import bf16_supported, select_device
 from gan_core.events import Control, emit
@@ -68,28 +69,32 @@ class Trainer:
 
     # --- set-up -------------------------------------------------------------------------------
     def _prepare(self) -> None:
-        cfg = self.cfg
-        problems = cfg.validate()
-        if problems:
-            raise ValueError("invalid training settings: " + "; ".join(problems))
-        run_path = runs_root(cfg.runs_dir) / (cfg.run_id or default_run_id(cfg))
+        cfg, dist = self.cfg, self.dist
+        run_path = runs_root(cfg.runs_dir) / dist.from_main(cfg.run_id or default_run_id(cfg))
         exists = (run_path / "config.json").exists()
         if exists and not self.resume:
             raise ValueError(f"run {run_path} already exists: pass --resume to continue it, "
                              f"or choose another --run-id")
-        self.device = select_device(cfg.device)
+        self.device = dist.device
         if cfg.bf16 and not bf16_supported(self.device):
             raise ValueError(f"bf16 autocast was asked for but {self.device} does not support bf16; "
                              f"drop --bf16")
         torch.manual_seed(cfg.seed)
-        data = load_training_images(cfg, self.callbacks)
+        # Rank 0 first: it decodes a new dataset into the cache once, the others then read it. Rank 0
+        # creates the run only after this, so every rank has checked that the run is new.
+        with dist.main_first():
+            data = load_training_images(cfg, self.callbacks)
         self.model = build_model(cfg, data.channels, self.device)
+        self.model.distribute(dist.rank, dist.world_size)
         train_set = data if cfg.model == "cyclegan" else data.select(cfg.domain)
         self.model.attach_data(train_set)
-        self.run = create_run(run_path.parent, run_path.name)
-        saved = {**cfg.to_dict(), "run_id": run_path.name, "channels": data.channels,
-                 "train_images": len(train_set), "data_report": data.report.to_dict()}
-        write_json_atomic(self.run.path / "config.json", saved)
+        if dist.is_main:
+            self.run = create_run(run_path.parent, run_path.name)
+            saved = {**cfg.to_dict(), "run_id": run_path.name, "channels": data.channels,
+                     "train_images": len(train_set), "data_report": data.report.to_dict()}
+            write_json_atomic(self.run.path / "config.json", saved)
+        else:
+            self.run = Run(run_path)
         self.step, self.epoch, self.index, self.elapsed = 0, 0, 0, 0.0
         self.last_checkpoint_step = 0
         if self.resume:
@@ -111,20 +116,24 @@ class Trainer:
             return
 
     # --- outputs ------------------------------------------------------------------------------
-    def _save_checkpoint(self) -> Path:
+    def _save_checkpoint(self) -> None:
+        if self.dist.is_main:
+            self._write_checkpoint()
+        self.last_checkpoint_step = self.step
+        self.dist.barrier()  # a rank killed from here on resumes from the file rank 0 wrote
+
+    def _write_checkpoint(self) -> None:
         payload = {
             "format": CHECKPOINT_FORMAT, "step": self.step, "epoch": self.epoch, "index": self.index,
             "elapsed": self.elapsed, "channels": self.model.channels, "config": self.cfg.to_dict(),
             "state": self.model.state_dict(), "rng": _rng_state(),
         }
         path = checkpoint.save_atomic(payload, self.run.checkpoints_dir / f"step_{self.step:06d}.pt")
-        self.last_checkpoint_step = self.step
         keep = self.cfg.keep_checkpoints
         if keep > 0:
             for old in self.run.checkpoints()[:-keep]:
                 old.unlink(missing_ok=True)
         emit(self.callbacks, "checkpoint", step=self.step, path=str(path))
-        return path
 
     def _save_samples(self) -> None:
         path = self.run.samples_dir / f"step_{self.step:06d}.png"
@@ -133,15 +142,23 @@ class Trainer:
         emit(self.callbacks, "sample", step=self.step, path=str(path))
 
     def _end(self, state: str, message: str) -> Run:
-        self.run.set_status(state, message, step=self.step, total_steps=self.model.total_steps)
+        if self.dist.is_main:
+            self.run.set_status(state, message, step=self.step, total_steps=self.model.total_steps)
         emit(self.callbacks, "end", state=state, message=message, run=str(self.run.path))
         return self.run
 
     # --- the loop -----------------------------------------------------------------------------
     def fit(self) -> Run:
+        problems = self.cfg.validate()
+        if problems:
+            raise ValueError("invalid training settings: " + "; ".join(problems))
+        with distributed.process_group(select_device(self.cfg.device)) as self.dist:
+            return self._fit()
+
+    def _fit(self) -> Run:
         self._prepare()
         cfg, model = self.cfg, self.model
-        self.stats = StatsWriter(self.run, self.callbacks, cfg.tensorboard)
+        self.stats = StatsWriter(self.run, self.callbacks, cfg.tensorboard and self.dist.is_main)
         try:
             return self._loop(cfg, model)
         except Exception as e:
@@ -151,8 +168,10 @@ class Trainer:
             self.stats.close()
 
     def _loop(self, cfg: TrainConfig, model) -> Run:
-        self.stats.truncate_after(self.step)
-        self.run.set_status("running", "", step=self.step, total_steps=model.total_steps)
+        main = self.dist.is_main
+        if main:
+            self.stats.truncate_after(self.step)
+            self.run.set_status("running", "", step=self.step, total_steps=model.total_steps)
         emit(self.callbacks, "start", run=str(self.run.path), total_steps=model.total_steps,
              resumed_from=self.step, steps_per_epoch=model.steps_per_epoch)
         if self.step >= model.total_steps:
@@ -162,14 +181,15 @@ class Trainer:
             self.control.wait_while_paused(
                 on_pause=lambda: self.run.set_status("paused", f"paused at step {self.step}", step=self.step),
                 on_resume=lambda: self.run.set_status("running", "", step=self.step))
-            if self.control.should_stop():
+            if self.dist.any(self.control.should_stop()):
                 if self.step > self.last_checkpoint_step:
                     self._save_checkpoint()
                 return self._end("stopped", f"stopped at step {self.step} of {model.total_steps}; "
                                             f"resume continues from there")
+            self.dist.reseed(cfg.seed, self.step)
             t0 = time.perf_counter()
             micro = [model.micro_batch(self.epoch, self.index * accum + k) for k in range(accum)]
-            values = {k: float(v) for k, v in model.train_step(micro).items()}
+            values = self.dist.mean(model.train_step(micro))
             dt = time.perf_counter() - t0
             bad = [k for k, v in values.items() if not math.isfinite(v)]
             if bad:
@@ -181,13 +201,14 @@ class Trainer:
             self.step += 1
             self.elapsed += dt
             row = {"step": self.step, "epoch": self.epoch + 1, "time": time.time(), **values,
-                   **model.learning_rates(), "images_per_s": cfg.batch_size * accum / dt}
+                   **model.learning_rates(), "images_per_s": cfg.batch_size * accum * self.dist.world_size / dt}
             self.index += 1
             if self.index >= model.steps_per_epoch:
                 self.epoch, self.index = self.epoch + 1, 0
-            self.stats.write_step(row, model.total_steps)
+            if main:
+                self.stats.write_step(row, model.total_steps)
             done = self.step >= model.total_steps
-            if self.step % cfg.sample_every == 0 or done:
+            if main and (self.step % cfg.sample_every == 0 or done):
                 self._save_samples()
             if self.step % cfg.checkpoint_every == 0 or done:
                 self._save_checkpoint()

@@ -1,8 +1,12 @@
-"""`python -m gan_core train ...`: train or resume a run; prints the run directory last."""
+"""`python -m gan_core train ...`: train or resume a run; prints the run directory last.
+
+Under `torchrun --nproc_per_node N -m gan_core train ...` every process runs this command; rank 0
+alone shows progress and prints the run directory."""
 from __future__ import annotations
 
 from gan_core.cli.common import TqdmProgress, add_config_flags, explicit_config_values, stop_on_signals
 from gan_core.config import build_config, resume_config
+from gan_core.distributed import is_main_process
 from gan_core.events import Control
 from gan_core.runs import Run, runs_root
 
@@ -33,9 +37,11 @@ def run(args) -> int:
     cfg = config_from_args(args)
     control = Control()
     stop_on_signals(control)
-    result = train(cfg, callbacks=[TqdmProgress()], control=control, resume=args.resume)
+    main = is_main_process()
+    result = train(cfg, callbacks=[TqdmProgress()] if main else [], control=control, resume=args.resume)
     status = result.status()
-    if status["state"] == "failed":
-        print(f"failed: {status['message']}")
-    print(result.path)
+    if main:
+        if status["state"] == "failed":
+            print(f"failed: {status['message']}")
+        print(result.path)
     return 1 if status["state"] == "failed" else 0

@@ -13,6 +13,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from gan_core.config import TrainConfig
 from gan_core.device import autocast
@@ -64,6 +65,7 @@ class GANModel:
         self.ema: EMA | None = None
         self.steps_per_epoch = 1
         self.total_steps = 1
+        self.rank, self.world_size = 0, 1
 
     def autocast(self):
         return autocast(self.device, self.cfg.bf16)
@@ -76,6 +78,39 @@ class GANModel:
         cfg = self.cfg
         self.steps_per_epoch = max(1, n_micro_batches_per_epoch // cfg.accumulation_steps)
         self.total_steps = cfg.steps if cfg.steps > 0 else cfg.epochs * self.steps_per_epoch
+
+    # --- several processes (torchrun) ---------------------------------------------------------
+    def distribute(self, rank: int, world_size: int) -> None:
+        """Called before attach_data. With several processes, wraps every net in
+        DistributedDataParallel: `self.<name>` then points to the wrapper (training forwards sync
+        gradients through it) while `self.nets` keeps the bare modules (checkpoints, EMA,
+        inference, and forwards whose gradients must not be synced)."""
+        self.rank, self.world_size = rank, world_size
+        if world_size == 1:
+            return
+        if self.cfg.sync_batchnorm and self.device.type != "cuda":
+            raise ValueError("--sync-batchnorm needs CUDA GPUs (the nccl backend): SyncBatchNorm has no CPU "
+                             "implementation; drop the flag when training on the CPU")
+        for name, net in list(self.nets.items()):
+            attribute_is_net = getattr(self, name, None) is net
+            if self.cfg.sync_batchnorm:
+                net = self.nets[name] = nn.SyncBatchNorm.convert_sync_batchnorm(net)
+            # No buffer sync in forward: rank 0's BatchNorm statistics are its own either way, and a
+            # forward of the wrapper then needs no collective (rank 0 alone draws sample grids).
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            wrapped = DistributedDataParallel(net, device_ids=device_ids, forward_sync_buffers=False)
+            if attribute_is_net:
+                setattr(self, name, wrapped)
+
+    def shard(self, order: torch.Tensor) -> torch.Tensor:
+        """This process's part of an epoch's order, as DistributedSampler(drop_last=True) takes it:
+        every world_size-th index from rank on, the remainder dropped."""
+        if self.world_size == 1:
+            return order
+        return order[:self.shard_size(len(order)) * self.world_size][self.rank::self.world_size]
+
+    def shard_size(self, n: int) -> int:
+        return n // self.world_size
 
     # --- hooks -----------------------------------------------------------------------------
     def attach_data(self, images) -> None:

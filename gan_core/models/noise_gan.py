@@ -39,12 +39,21 @@ class NoiseGAN(GANModel):
                                    generator=seeded_generator(cfg.seed, 7)).to(device)
         self.images = None
 
+    def distribute(self, rank, world_size):
+        if world_size > 1 and self.cfg.accumulation_steps > 1:
+            raise ValueError("--accumulation-steps above 1 is not supported with several processes for MLP/DCGAN: "
+                             "G's forward passes happen in the D step and its backward passes in the G step, so "
+                             "DistributedDataParallel would average only the first micro-batch's gradients. Raise "
+                             "--batch-size (per process) or the number of processes instead")
+        super().distribute(rank, world_size)
+
     def attach_data(self, images) -> None:
         self.images = images.images
-        n = len(images)
+        n = self.shard_size(len(images))
         if n < self.cfg.batch_size:
             raise ValueError(f"batch_size={self.cfg.batch_size} is larger than the {n} training images "
-                             f"in {images.source}: lower --batch-size")
+                             f"in {images.source}{' per process' if self.world_size > 1 else ''}: "
+                             f"lower --batch-size")
         self.plan(n // self.cfg.batch_size)
         self._make_schedulers()
         self._order_epoch = None
@@ -62,7 +71,8 @@ class NoiseGAN(GANModel):
 
     def micro_batch(self, epoch, index):
         if self._order_epoch != epoch:
-            self._order = torch.randperm(len(self.images), generator=seeded_generator(self.cfg.seed, epoch))
+            self._order = self.shard(torch.randperm(len(self.images),
+                                                    generator=seeded_generator(self.cfg.seed, epoch)))
             self._order_epoch = epoch
         b = self.cfg.batch_size
         idx = self._order[index * b:(index + 1) * b].sort().values
@@ -73,7 +83,7 @@ class NoiseGAN(GANModel):
         return diff_augment(x, self.cfg.diffaugment_policy) if self.cfg.diffaugment else x
 
     def generator(self):
-        return self.ema.model if self.ema else self.G
+        return self.ema.model if self.ema else self.nets["G"]
 
     def train_step(self, micro_batches):
         cfg, k = self.cfg, len(micro_batches)
@@ -101,7 +111,9 @@ class NoiseGAN(GANModel):
         opt_g.zero_grad(set_to_none=True)
         for fake in fakes:
             with self.autocast():
-                logits = self.D(self._augment(fake))
+                # The bare D (not its DDP wrapper): a wrapped forward would arm DDP for D
+                # gradients that this backward never produces.
+                logits = self.nets["D"](self._augment(fake))
                 loss = g_loss(logits, cfg.loss)
             (loss / k).backward()
             sums["loss_g"] += loss.detach() / k
@@ -109,7 +121,7 @@ class NoiseGAN(GANModel):
         opt_g.step()
         self.D.requires_grad_(True)
         if self.ema:
-            self.ema.update(self.G)
+            self.ema.update(self.nets["G"])
         return sums
 
     def after_step(self, step, metrics):

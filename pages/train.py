@@ -1,0 +1,25 @@
+"""Train: settings generated from TrainConfig, a background launch, and the live view of a run."""
+import streamlit as st
+
+from studio.launch import RUN_KEY, follow_new_run, pending_launch, start_from_form
+from studio.live import live_view
+from studio.train_form import preset_and_model, settings_form
+from studio.widgets import dataset_path, no_dataset_notice, run_picker
+
+st.title("Train")
+follow_new_run()
+dataset = dataset_path()
+
+with st.expander("New run", expanded=True, icon=":material/tune:"):
+    if dataset is None:
+        no_dataset_notice()
+    preset, model, defaults = preset_and_model()
+    values = settings_form(preset, model, defaults, dataset)
+    if values is not None:
+        start_from_form(values, preset, model)
+
+st.subheader("Live view")
+pending_launch()
+run = run_picker("Run", key=RUN_KEY)
+if run is not None:
+    live_view(run)

@@ -1,0 +1,67 @@
+"""The Train page's launch flow: settings -> background job -> the live view follows the new run
+once its directory exists (the job first loads the data, which can take a while)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from studio import training
+from studio.jobs import JobBusyError, registry
+from studio.train_form import config_from_form
+from studio.widgets import runs_dir, show_job_progress
+
+RUN_KEY = "train_run"          # the live view's run picker
+PENDING_KEY = "train_pending"  # id of the job this session launched, until its run directory exists
+FOLLOW_KEY = "train_follow"    # run id the picker should switch to on the next full run
+
+
+def start_from_form(values: dict, preset: str, model: str) -> None:
+    try:
+        cfg = config_from_form(values, preset, model, str(runs_dir()))
+        job = training.launch(cfg)
+    except (ValueError, JobBusyError) as e:
+        st.error(str(e))
+        return
+    st.session_state[PENDING_KEY] = job.id
+    st.toast(f"{job.label} started on {job.device}", icon=":material/rocket_launch:")
+
+
+def follow_new_run() -> None:
+    """Call before the run picker: points it at a run launched in this session."""
+    follow = st.session_state.pop(FOLLOW_KEY, None)
+    if follow and (runs_dir() / follow / "config.json").exists():
+        st.session_state[RUN_KEY] = follow
+
+
+def _run_exists(job) -> bool:
+    return bool(job.run_path) and (Path(job.run_path) / "config.json").exists()
+
+
+def pending_launch() -> None:
+    """Training jobs still loading their data (no run directory yet: the run picker cannot list
+    them), and why this session's launch failed if it did so before its first step."""
+    mine = registry().get(st.session_state.get(PENDING_KEY) or "")
+    if mine is not None and _run_exists(mine):
+        _follow(mine)
+    if mine is not None and not mine.running:
+        st.error(f"{mine.label} failed before its first step: {mine.error or mine.state}")
+    loading = [job.id for job in registry().active("train") if not _run_exists(job)]
+    if loading:
+        _loading(tuple(loading))
+
+
+def _follow(job) -> None:
+    st.session_state.pop(PENDING_KEY, None)
+    st.session_state[FOLLOW_KEY] = Path(job.run_path).name
+    st.rerun()
+
+
+@st.fragment(run_every=1)
+def _loading(job_ids: tuple[str, ...]) -> None:
+    jobs = [registry().get(job_id) for job_id in job_ids]
+    if any(_run_exists(job) or not job.running for job in jobs):
+        st.rerun()  # the whole page: the run picker lists the new run, or the error shows
+    for job in jobs:
+        st.caption(f"{job.label}: loading the data and building the model…")
+        show_job_progress(job)

@@ -1,0 +1,143 @@
+"""The Train page's live view of one run. It reads the run directory (the source of truth, so a
+restarted studio shows every run as it was) and refreshes itself every REFRESH_S while the run is
+active; the job registry is only asked for the controls."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from gan_core.runs import Run
+from studio import charts, training
+from studio.jobs import Job, JobBusyError, registry
+from studio.samples import evolution_gif, step_number
+from studio.widgets import dataset_path, format_duration
+
+REFRESH_S = 2
+STATE_BADGES = {"running": ":blue-badge[running]", "paused": ":orange-badge[paused]",
+                "stopped": ":gray-badge[stopped]", "finished": ":green-badge[finished]",
+                "failed": ":red-badge[failed]", "interrupted": ":orange-badge[interrupted]",
+                "elsewhere": ":violet-badge[running in another process]"}
+
+
+def live_view(run: Run) -> None:
+    job = registry().for_run(run.path, "train")
+    state = training.run_state(run, job)
+    if state in training.ACTIVE_STATES or state == "elsewhere" or (job is not None and job.running):
+        _refreshing_panel(str(run.path), state)
+    else:
+        _panel(str(run.path))
+
+
+@st.fragment(run_every=REFRESH_S)
+def _refreshing_panel(run_path: str, shown_state: str) -> None:
+    state = _panel(run_path)
+    if state != shown_state:
+        st.rerun(scope="app")  # e.g. finished: the whole page redraws, without the timer
+
+
+def _panel(run_path: str) -> str:
+    run = Run(Path(run_path))
+    job = registry().for_run(run.path, "train")
+    state = training.run_state(run, job)
+    status = run.status()
+    rows = run.metrics()
+    top = st.columns([3, 2], vertical_alignment="center")
+    top[0].markdown(f"#### {run.id} {STATE_BADGES.get(state, state)}")
+    with top[1]:
+        _controls(run, job, state)
+    _progress(rows, status, state)
+    if state == "failed":
+        st.error(status.get("message") or (job.error if job else None) or "the run failed")
+    elif state == "interrupted":
+        st.warning("This run stopped without saying so (the studio or its process was killed). "
+                   "Resume continues from its newest checkpoint.")
+    elif state == "elsewhere":
+        st.caption("Another process (the command line?) is training this run: stop it there.")
+    elif status.get("message"):
+        st.caption(status["message"])
+    if job and job.error and state != "failed":
+        st.error(job.error)
+    _charts_and_samples(run, rows)
+    return state
+
+
+def _controls(run: Run, job: Job | None, state: str) -> None:
+    left, right = st.columns(2)
+    if job is not None and job.running:
+        paused = job.control.pause.is_set()
+        if left.button("Continue" if paused else "Pause", icon=":material/play_arrow:" if paused
+                       else ":material/pause:", key=f"pause_{run.id}", width="stretch"):
+            (job.control.pause.clear if paused else job.control.pause.set)()
+            st.rerun()
+        if right.button("Stop", icon=":material/stop:", key=f"stop_{run.id}", width="stretch",
+                        disabled=job.control.should_stop()):
+            job.control.stop.set()
+            st.rerun()
+    elif state in ("stopped", "failed", "interrupted"):
+        checkpoint = run.latest_checkpoint()
+        label = f"Resume from step {step_number(checkpoint)}" if checkpoint else "Restart (no checkpoint yet)"
+        if left.button(label, icon=":material/replay:", key=f"resume_{run.id}", type="primary"):
+            try:
+                training.resume(run, dataset_path())
+            except (JobBusyError, ValueError) as e:
+                st.error(str(e))
+            else:
+                st.rerun()
+
+
+def _progress(rows: list[dict], status: dict, state: str) -> None:
+    p = training.progress(rows, status)
+    if not p["total"]:
+        if state in training.ACTIVE_STATES:
+            st.progress(0, text="loading data and building the model…")
+        return
+    text = f"step {p['done']:,} of {p['total']:,}"
+    if state == "running" and p["eta_s"] is not None:
+        text += f" · ETA {format_duration(p['eta_s'])}"
+    if p["images_per_s"]:
+        text += f" · {p['images_per_s']:,.1f} images/s"
+    st.progress(min(p["done"] / p["total"], 1.0), text=text)
+
+
+def _charts_and_samples(run: Run, rows: list[dict]) -> None:
+    frame = charts.metrics_frame(rows)
+    samples = run.samples()
+    if frame.empty and not samples:
+        st.info("No steps yet: metrics appear after the first optimizer step.")
+        return
+    left, right = st.columns([3, 2])
+    for title, names in (charts.loss_groups(frame) if not frame.empty else {}).items():
+        left.plotly_chart(charts.line_figure(frame, {n: n for n in names}, title, "loss"),
+                          key=f"{title.split()[0].lower()}_{run.id}")
+    if samples:
+        right.image(str(samples[-1]), caption=_sample_caption(run, step_number(samples[-1])), width="stretch")
+    outputs = {k: v for k, v in charts.DISCRIMINATOR_OUTPUTS.items() if k in frame}
+    rates = charts.learning_rate_names(frame) if not frame.empty else []
+    sections = {"Sample evolution": lambda: _evolution(run, samples)}
+    if outputs:
+        sections["D(x) and D(G(z))"] = lambda: st.plotly_chart(
+            charts.line_figure(frame, outputs, "Discriminator outputs", "mean sigmoid"), key=f"d_outputs_{run.id}")
+    if rates:
+        sections["Learning rates"] = lambda: st.plotly_chart(
+            charts.line_figure(frame, {n: n for n in rates}, "Learning rates", "lr"), key=f"lr_{run.id}")
+    for tab, show in zip(st.tabs(list(sections)), sections.values()):
+        with tab:
+            show()
+
+
+def _sample_caption(run: Run, step: int) -> str:
+    if run.config().get("model") == "cyclegan":
+        return f"fixed photos → Monet → reconstructed photo, step {step}"
+    return f"fixed-noise samples, step {step}"
+
+
+def _evolution(run: Run, samples: list[Path]) -> None:
+    if not samples:
+        st.caption("No sample grid yet: one is written every `sample_every` steps.")
+        return
+    steps = [step_number(p) for p in samples]
+    chosen = steps[0] if len(steps) == 1 else st.select_slider("Samples at step", steps, value=steps[-1])
+    st.image(str(samples[steps.index(chosen)]), width=420)
+    st.download_button("Download the evolution as a GIF", lambda: evolution_gif(run),
+                       file_name=f"{run.id}-samples.gif", mime="image/gif", icon=":material/animated_images:")

@@ -1,0 +1,55 @@
+"""Run tables and run comparison (Home and Runs pages)."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from gan_core.runs import Run
+
+SUMMARY_COLUMNS = {
+    "run": st.column_config.TextColumn("Run"),
+    "model": st.column_config.TextColumn("Model"),
+    "state": st.column_config.TextColumn("State"),
+    "step": st.column_config.NumberColumn("Steps", format="%d"),
+    "epoch": st.column_config.NumberColumn("Epoch", format="%d"),
+    "loss_d": st.column_config.NumberColumn("Last loss D", format="%.3f"),
+    "loss_g": st.column_config.NumberColumn("Last loss G", format="%.3f"),
+    "best_fid": st.column_config.NumberColumn("Best FID", format="%.2f"),
+    "updated": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm"),
+    "message": st.column_config.TextColumn("Message", width="large"),
+}
+
+
+def runs_frame(runs: list[Run]) -> pd.DataFrame:
+    frame = pd.DataFrame([r.summary() for r in runs], columns=list(SUMMARY_COLUMNS))
+    frame["updated"] = pd.to_datetime(frame["updated"], unit="s", errors="coerce")
+    return frame
+
+
+def show_runs_table(runs: list[Run]) -> None:
+    st.dataframe(runs_frame(runs), hide_index=True, column_config=SUMMARY_COLUMNS)
+
+
+def config_table(runs: list[Run]) -> pd.DataFrame:
+    """Settings side by side: one row per setting, one column per run."""
+    ignored = {"data_report", "run_id", "runs_dir"}
+    configs = {r.id: {k: v for k, v in r.config().items() if k not in ignored} for r in runs}
+    frame = pd.DataFrame(configs)
+    return frame.astype(str).sort_index()
+
+
+def differing_rows(frame: pd.DataFrame) -> pd.Series:
+    return frame.nunique(axis=1) > 1
+
+
+def highlight_differences(frame: pd.DataFrame):
+    """A Styler that tints the settings whose values differ between runs."""
+    differs = differing_rows(frame)
+    return frame.style.apply(
+        lambda row: ["background-color: #F6E3C6; font-weight: 600" if differs[row.name] else ""] * len(row),
+        axis=1)
+
+
+def scores_frame(runs: list[Run]) -> pd.DataFrame:
+    rows = [{"run": r.id, **score} for r in runs for score in r.scores()]
+    return pd.DataFrame(rows)

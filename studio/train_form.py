@@ -1,0 +1,91 @@
+"""The Train page's settings form, generated from TrainConfig's fields and their metadata."""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import streamlit as st
+
+from gan_core.config import MODELS, TrainConfig, build_config, config_fields, list_presets
+
+GROUPS = {"data": "Data", "model": "Model", "loss": "Loss", "training": "Optimisation", "run": "Run & outputs"}
+# Chosen outside the form (they change which fields are shown) or set by the studio itself.
+OUTSIDE_FORM = {"preset", "model", "runs_dir"}
+NOISE = ("mlp", "dcgan")
+# Fields that only mean something for some models; the rest apply to all.
+ONLY_FOR = {
+    "domain": NOISE, "latent_dim": NOISE, "mlp_hidden": ("mlp",), "ngf": ("dcgan", "cyclegan"),
+    "ndf": ("dcgan", "cyclegan"), "d_head": ("dcgan",), "n_blocks": ("cyclegan",), "loss": NOISE,
+    "label_smoothing": NOISE, "lambda_cycle": ("cyclegan",), "lambda_identity": ("cyclegan",),
+    "pool_size": ("cyclegan",), "epoch_size": ("cyclegan",),
+}
+
+
+def preset_and_model() -> tuple[str, str, dict]:
+    """Preset and model pickers (outside the form). Returns preset, model, and the defaults the
+    form starts from (dataclass defaults < preset)."""
+    presets = list_presets()
+    left, right = st.columns(2)
+    preset = left.selectbox("Preset", [""] + list(presets), key="train_preset",
+                            format_func=lambda p: p or "none (engine defaults)",
+                            help="A preset fills the form's defaults; anything you change overrides it.")
+    defaults = TrainConfig().to_dict()
+    if preset:
+        defaults.update(presets[preset].get("values", {}))
+        if presets[preset].get("description"):
+            left.caption(presets[preset]["description"])
+    model = right.selectbox("Model", MODELS, index=MODELS.index(defaults["model"]), key=f"train_model_{preset}",
+                            help=_help("model"))
+    return preset, model, defaults
+
+
+def _help(name: str) -> str:
+    return next(f.metadata["help"] for f in config_fields() if f.name == name)
+
+
+def _float_step(value: float) -> float:
+    if value <= 0:
+        return 0.01
+    return 10.0 ** math.floor(math.log10(value))
+
+
+def field_widget(f: dataclasses.Field, default, key: str):
+    help_text, choices = f.metadata.get("help"), f.metadata.get("choices")
+    label = f.name
+    if choices:
+        return st.selectbox(label, choices, index=list(choices).index(default) if default in choices else 0,
+                            help=help_text, key=key)
+    kind = f.type if isinstance(f.type, str) else f.type.__name__  # annotations may be postponed
+    if kind == "bool":
+        return st.checkbox(label, value=bool(default), help=help_text, key=key)
+    if kind == "int":
+        return int(st.number_input(label, value=int(default), step=1, help=help_text, key=key))
+    if kind == "float":
+        return float(st.number_input(label, value=float(default), step=_float_step(float(default)),
+                                     format="%g", help=help_text, key=key))
+    return st.text_input(label, value=str(default), help=help_text, key=key)
+
+
+def settings_form(preset: str, model: str, defaults: dict, dataset: str | None) -> dict | None:
+    """The grouped form; returns the entered values when Launch is pressed, else None."""
+    shown = [f for f in config_fields() if f.name not in OUTSIDE_FORM and model in ONLY_FOR.get(f.name, MODELS)]
+    values = {}
+    with st.form("train_settings"):
+        tabs = st.tabs(list(GROUPS.values()))
+        for group, tab in zip(GROUPS, tabs):
+            fields = [f for f in shown if f.metadata.get("group") == group]
+            columns = tab.columns(3)
+            for i, f in enumerate(fields):
+                default = (dataset or "") if f.name == "data" and not defaults.get("data") else defaults[f.name]
+                # Keyed by preset and model (and dataset) so choosing another one refills the defaults.
+                key = f"train_{preset}_{model}_{f.name}" + (f"_{dataset}" if f.name == "data" else "")
+                with columns[i % 3]:
+                    values[f.name] = field_widget(f, default, key)
+        launched = st.form_submit_button("Launch training", type="primary", icon=":material/play_arrow:",
+                                         disabled=dataset is None)
+    return values if launched else None
+
+
+def config_from_form(values: dict, preset: str, model: str, runs_dir: str) -> TrainConfig:
+    """Raises ValueError (from build_config) naming every invalid setting."""
+    return build_config({**values, "model": model, "runs_dir": runs_dir}, preset=preset or None)

@@ -1,0 +1,112 @@
+"""Widgets every page shares: the runs folder, the dataset in use, run/checkpoint pickers and job
+progress. Other pages (Dataset EDA, Latent explorer, Export & score) rely on these names."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from gan_core.runs import Run, list_runs, runs_root
+from studio.datasets import dataset_problem, environment_dataset
+from studio.jobs import Job
+from studio.navigation import page
+
+DATASET_KEY = "dataset_path"
+
+
+def runs_dir() -> Path:
+    """$GAN_STUDIO_RUNS, else runs/."""
+    return runs_root()
+
+
+@st.cache_resource(show_spinner=False)
+def _server_choice() -> dict:
+    """The dataset last chosen in any session, so a new tab starts with it."""
+    return {}
+
+
+def choose_dataset(path: str) -> None:
+    st.session_state[DATASET_KEY] = path
+    _server_choice()["path"] = path
+
+
+def dataset_path() -> str | None:
+    """This session's choice, else the server's last choice, else $GAN_STUDIO_DATA, else data/;
+    None when none of them is usable."""
+    for chosen in (st.session_state.get(DATASET_KEY), _server_choice().get("path")):
+        if chosen and dataset_problem(chosen) is None:
+            return chosen
+    return environment_dataset()
+
+
+def no_dataset_notice() -> None:
+    st.info("**No dataset yet.** Choose one on the Home page (a folder path, or upload the competition "
+            "zip `gan-getting-started.zip`), or start the studio with `GAN_STUDIO_DATA=/path/to/data`. "
+            "MNIST's `raw/` folder works too.", icon=":material/photo_library:")
+    st.page_link(page("home"), label="Go to Home", icon=":material/home:")
+
+
+def require_dataset() -> str:
+    """The dataset in use; without one, says how to get one and stops the page."""
+    path = dataset_path()
+    if path is None:
+        no_dataset_notice()
+        st.stop()
+    return path
+
+
+def run_picker(label: str = "Run", models: tuple[str, ...] | None = None, key: str | None = None,
+               states=None) -> Run | None:
+    """A selectbox over the runs (newest first), optionally only some models or states."""
+    runs = {}
+    for run in list_runs(runs_dir()):
+        model, state = run.config().get("model"), run.status().get("state")
+        if (models is None or model in models) and (states is None or state in states):
+            runs[run.id] = (run, f"{run.id} · {model} · {state}")
+    if not runs:
+        kinds = "/".join(m.upper() for m in models) + " " if models else ""
+        st.info(f"No {kinds}runs in `{runs_dir()}` yet: train one on the Train page.")
+        return None
+    choice = st.selectbox(label, list(runs), key=key, format_func=lambda rid: runs[rid][1])
+    return runs[choice][0] if choice in runs else None
+
+
+def checkpoint_picker(run: Run, key: str | None = None) -> Path | None:
+    """A selectbox over the run's checkpoints, newest first."""
+    checkpoints = list(reversed(run.checkpoints()))
+    if not checkpoints:
+        st.info(f"Run `{run.id}` has no checkpoint yet: it writes one every `checkpoint_every` steps "
+                "and when it ends.")
+        return None
+    names = [p.name for p in checkpoints]
+    choice = st.selectbox("Checkpoint", names, key=key,
+                          format_func=lambda n: f"{n} (latest)" if n == names[0] else n)
+    return checkpoints[names.index(choice)] if choice in names else None
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
+
+
+def show_job_progress(job: Job) -> None:
+    """Progress bar (done/total, rate, ETA), the job's state and, if it failed, its message."""
+    progress = job.last_progress
+    done, total = progress.get("done", 0), progress.get("total")
+    if total:
+        rate = progress.get("rate")
+        text = f"{progress.get('task', job.kind)}: {done}/{total}"
+        if rate:
+            text += f" · {rate:.2f}/s · ETA {format_duration(progress.get('eta_s'))}"
+        st.progress(min(done / total, 1.0), text=text)
+    elapsed = (job.ended or time.time()) - job.started
+    st.caption(f"{job.label} — **{job.state}** on {job.device} · {format_duration(elapsed)}")
+    if job.error:
+        st.error(job.error)
+    elif job.state == "cancelled":
+        st.warning(f"{job.label} was cancelled.")

@@ -1,0 +1,159 @@
+"""Home, Train and Runs through studio/app.py (AppTest): without a dataset, with the real
+competition data, and with a small finished run."""
+import io
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from studio_support import (assert_no_exception, finished_run_root, open_page, rerun_until,
+                            reset_studio, texts, widget)
+
+MY_PAGES = ["home", "train", "runs"]
+
+
+@pytest.fixture
+def studio(monkeypatch, tmp_path):
+    """Empty runs folder, uploads and cache in tmp_path; a studio with nothing remembered."""
+    for name, sub in (("GAN_STUDIO_RUNS", "runs"), ("GAN_STUDIO_UPLOADS", "uploads"), ("GAN_STUDIO_CACHE", "cache")):
+        (tmp_path / sub).mkdir()
+        monkeypatch.setenv(name, str(tmp_path / sub))
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv("GAN_STUDIO_DATA", str(tmp_path / "empty"))
+    reset_studio()
+    yield tmp_path
+    reset_studio()
+
+
+@pytest.fixture
+def real_data(studio, monkeypatch, competition_data):
+    monkeypatch.setenv("GAN_STUDIO_DATA", str(competition_data))
+    monkeypatch.delenv("GAN_STUDIO_CACHE")  # the user's cache: the competition data is decoded once, not per test
+    return competition_data
+
+
+@pytest.fixture
+def finished_run(studio, monkeypatch):
+    root = finished_run_root()
+    monkeypatch.setenv("GAN_STUDIO_RUNS", str(root / "runs"))
+    monkeypatch.setenv("GAN_STUDIO_DATA", str(root / "images"))
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(root / "cache"))
+    return root / "runs" / "tiny"
+
+
+@pytest.mark.parametrize("page", MY_PAGES)
+def test_without_a_dataset_every_page_says_how_to_get_one(studio, page):
+    at = open_page(page)
+    said = texts(at)
+    if page == "runs":
+        assert "No runs in" in said
+        return
+    assert "No dataset yet" in said and "GAN_STUDIO_DATA" in said
+    if page == "train":
+        assert widget(at.button, "Launch training").disabled
+
+
+def test_home_inspects_the_competition_data(real_data):
+    at = rerun_until(open_page("home"), lambda at: any(m.label == "Usable images" for m in at.metric), timeout=180)
+    counts = {m.label: m.value for m in at.metric}
+    assert f"`{real_data}`" in texts(at)
+    assert counts["monet"] == "300" and counts["photo"] == "7,038" and counts["Skipped"] == "0"
+
+
+@pytest.mark.parametrize("page", ["train", "runs"])
+def test_pages_with_the_competition_data(real_data, page):
+    at = open_page(page)
+    if page == "train":
+        assert widget(at.text_input, "data").value == str(real_data)
+        assert not widget(at.button, "Launch training").disabled
+        assert "No runs in" in texts(at)
+    else:
+        assert "No runs in" in texts(at)
+
+
+def test_home_lists_runs_and_the_dataset_report(finished_run):
+    at = rerun_until(open_page("home"), lambda at: any(m.label == "Usable images" for m in at.metric))
+    assert {m.label: m.value for m in at.metric}["Usable images"] == "24"
+    table = at.dataframe[-1].value
+    assert table.loc[0, "run"] == "tiny" and table.loc[0, "state"] == "finished" and table.loc[0, "step"] == 3
+
+
+def test_train_page_shows_the_finished_run(finished_run):
+    at = open_page("train")
+    said = texts(at)
+    assert "tiny :green-badge[finished]" in said and "step 3 of 3" in said
+    assert {chart.key for chart in at.get("plotly_chart")} == {"losses_tiny", "d_outputs_tiny", "lr_tiny"}
+    assert widget(at.select_slider, "Samples at step").options == ["1", "2", "3"]
+    assert at.get("download_button")
+    assert not any(b.label.startswith("Resume") for b in at.button)  # finished runs are not resumed
+
+
+def test_runs_page_compares_runs(finished_run):
+    at = open_page("runs")
+    assert at.multiselect(key="compare_runs").value == ["tiny"]
+    assert at.get("plotly_chart")
+    settings = at.dataframe[1].value
+    assert settings.loc["image_size", "tiny"] == "32"
+    assert "No scores yet" in texts(at)
+
+
+def test_choosing_mnist_by_path(studio, mnist_raw):
+    at = open_page("home")
+    at.text_input[0].set_value(str(mnist_raw))
+    widget(at.button, "Use this dataset").click().run()
+    assert_no_exception(at)
+    at = rerun_until(at, lambda at: any(m.label == "digits" for m in at.metric))
+    assert f"`{mnist_raw}`" in texts(at)
+    assert {m.label: m.value for m in at.metric}["digits"] == "10,000"
+    at.switch_page("../pages/train.py").run()
+    assert widget(at.text_input, "data").value == str(mnist_raw)
+
+
+def test_a_path_that_is_no_dataset_is_refused(studio):
+    at = open_page("home")
+    at.text_input[0].set_value(str(studio / "empty"))
+    widget(at.button, "Use this dataset").click().run()
+    assert "holds no images" in " ".join(e.value for e in at.error)
+    assert "No dataset yet" in texts(at)
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _jpeg(seed: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(seed).integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def test_uploading_the_competition_zip(studio):
+    at = open_page("home")
+    evil = _zip({"monet_jpg/a.jpg": _jpeg(0), "../../outside.jpg": _jpeg(1)})
+    at.file_uploader[0].set_value(("evil.zip", evil, "application/zip")).run()
+    assert "member '../../outside.jpg' points outside the archive" in " ".join(e.value for e in at.error)
+    assert not list((studio / "uploads").iterdir())
+
+    members = {f"{domain}_jpg/{i}.jpg": _jpeg(i) for domain in ("monet", "photo") for i in range(3)}
+    at.file_uploader[0].set_value(("gan-getting-started.zip", _zip(members), "application/zip")).run()
+    assert_no_exception(at)
+    at = rerun_until(at, lambda at: any(m.label == "monet" for m in at.metric))
+    assert f"`{studio / 'uploads' / 'gan-getting-started.zip'}`" in texts(at)
+    assert {m.label: m.value for m in at.metric}["photo"] == "3"
+
+
+def test_an_unreadable_dataset_says_why_once(studio):
+    broken = studio / "broken.zip"
+    broken.write_bytes(b"not a zip archive")
+    at = open_page("home")
+    at.text_input[0].set_value(str(broken))
+    widget(at.button, "Use this dataset").click().run()
+    at = rerun_until(at, lambda at: len(at.error) > 0)
+    assert f"Cannot read {broken}" in at.error[0].value and "Traceback" not in at.error[0].value
+    at.run()
+    assert widget(at.button, "Inspect again") and len(at.error) == 1  # failed jobs are not retried by themselves

@@ -1,0 +1,112 @@
+"""The Train page end to end (AppTest): launch a short run in the background, watch its metrics
+arrive, refuse a second launch, stop it, resume it; and report invalid settings."""
+import time
+
+import pytest
+
+from gan_core.runs import Run
+from studio.jobs import registry
+from studio_support import TINY, assert_no_exception, image_folder, open_page, reset_studio, texts, widget
+
+
+@pytest.fixture
+def studio(monkeypatch, tmp_path):
+    monkeypatch.setenv("GAN_STUDIO_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("GAN_STUDIO_DATA", str(image_folder(tmp_path / "images")))
+    reset_studio()
+    yield tmp_path
+    reset_studio()
+
+
+def fill(at, **values):
+    for name, value in values.items():
+        for elements in (at.number_input, at.selectbox, at.text_input):
+            if any(w.label == name for w in elements):
+                widget(elements, name).set_value(value)
+                break
+        else:
+            raise KeyError(name)
+    return at
+
+
+def wait_for(condition, timeout=60, what="condition"):
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.5)
+
+
+def test_launch_watch_stop_and_resume(studio):
+    at = open_page("train")
+    settings = {k: v for k, v in TINY.items() if k != "model"}
+    fill(at, **settings, steps=500, sample_every=2, checkpoint_every=3, run_id="studio-run")
+    widget(at.button, "Launch training").click().run()
+    assert_no_exception(at)
+    run = Run(studio / "runs" / "studio-run")
+    wait_for(lambda: len(run.metrics()) >= 3, what="the first metrics")
+    job = registry().for_run(run.path, "train")
+    assert job.state == "running" and registry().active("train") == [job]
+
+    at.run()  # the page follows the new run; a rerun neither loses nor duplicates the job
+    assert at.selectbox(key="train_run").value == "studio-run"
+    assert "studio-run :blue-badge[running]" in texts(at)
+    assert "losses_studio-run" in {chart.key for chart in at.get("plotly_chart")}
+    assert registry().active("train") == [job]
+
+    widget(at.text_input, "run_id").set_value("another-run")
+    widget(at.button, "Launch training").click().run()
+    assert "is already running on cpu: stop it or wait" in " ".join(e.value for e in at.error)
+
+    at.button(key="stop_studio-run").click().run()
+    job.thread.join(60)
+    assert job.state == "stopped" and run.status()["state"] == "stopped"
+    at.run()
+    assert "studio-run :gray-badge[stopped]" in texts(at)
+    stopped_at = run.status()["step"]
+    assert run.latest_checkpoint().name == f"step_{stopped_at:06d}.pt"
+
+    widget(at.button, f"Resume from step {stopped_at}").click().run()
+    resumed = registry().for_run(run.path, "train")
+    assert resumed is not job and resumed.label == "Resuming studio-run"
+    wait_for(lambda: run.metrics()[-1]["step"] > stopped_at + 1, what="steps after resuming")
+    at.run()
+    at.button(key="stop_studio-run").click().run()
+    resumed.thread.join(60)
+    assert resumed.state == "stopped"
+    steps = [row["step"] for row in run.metrics()]
+    assert steps == list(range(1, steps[-1] + 1))  # resumed exactly: no gap, no duplicate
+
+
+def test_invalid_settings_are_reported_not_launched(studio):
+    at = open_page("train")
+    fill(at, image_size=30)
+    widget(at.button, "Launch training").click().run()
+    assert_no_exception(at)
+    assert "image_size=30: DCGAN supports 28, 32, 64, 128 or 256" in " ".join(e.value for e in at.error)
+    assert registry().jobs() == []
+
+
+def test_cyclegan_fields_appear_only_for_cyclegan(studio):
+    at = open_page("train")
+    labels = {w.label for w in at.number_input}
+    assert "latent_dim" in labels and "lambda_cycle" not in labels
+    at.selectbox(key="train_model_").set_value("cyclegan").run()
+    labels = {w.label for w in at.number_input}
+    assert {"lambda_cycle", "lambda_identity", "pool_size", "n_blocks"} <= labels and "latent_dim" not in labels
+    at.selectbox(key="train_preset").set_value("cpu-preview").run()
+    assert widget(at.number_input, "image_size").value == 128
+    assert widget(at.number_input, "n_blocks").value == 6
+
+
+def test_a_launch_that_fails_before_its_first_step_says_why(studio):
+    at = open_page("train")
+    fill(at, image_size=32, ngf=8, ndf=8, batch_size=64, device="cpu")
+    widget(at.button, "Launch training").click().run()
+    job = registry().jobs("train")[0]
+    job.thread.join(60)
+    at.run()
+    assert_no_exception(at)
+    assert "failed before its first step: ValueError: batch_size=64 is larger than the 24 training images" in \
+        " ".join(e.value for e in at.error)
+    assert "Traceback" not in texts(at)
