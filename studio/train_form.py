@@ -49,9 +49,21 @@ def _float_step(value: float) -> float:
     return 10.0 ** math.floor(math.log10(value))
 
 
+_WORDS = {"lr": "LR", "g": "G", "d": "D", "ema": "EMA", "ngf": "G width (ngf)", "ndf": "D width (ndf)",
+          "mlp": "MLP", "bf16": "bf16 autocast", "id": "ID", "n": "Residual", "diffaugment": "DiffAugment",
+          "tensorboard": "TensorBoard", "batchnorm": "BatchNorm", "dim": "dimension"}
+
+
+def field_label(name: str) -> str:
+    """`lr_g` -> "LR G": the form's label for a config field (its CLI flag is in the help)."""
+    words = [_WORDS.get(w, w) for w in name.split("_")]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
+
+
 def field_widget(f: dataclasses.Field, default, key: str):
-    help_text, choices = f.metadata.get("help"), f.metadata.get("choices")
-    label = f.name
+    choices = f.metadata.get("choices")
+    help_text = f"{f.metadata.get('help')}  \nCLI: `--{f.name.replace('_', '-')}`"
+    label = field_label(f.name)
     if choices:
         return st.selectbox(label, choices, index=list(choices).index(default) if default in choices else 0,
                             help=help_text, key=key)

@@ -69,8 +69,10 @@ def assert_no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
-def widget(elements, label: str):
-    return next(w for w in elements if w.label == label)
+def widget(elements, name: str):
+    """The widget labelled `name`, or the Train form's widget for the config field `name`."""
+    from studio.train_form import field_label
+    return next(w for w in elements if w.label in (name, field_label(name)))
 
 
 def texts(at: AppTest) -> str:

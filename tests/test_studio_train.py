@@ -6,6 +6,7 @@ import pytest
 
 from gan_core.runs import Run
 from studio.jobs import registry
+from studio.train_form import field_label
 from studio_support import TINY, assert_no_exception, image_folder, open_page, reset_studio, texts, widget
 
 
@@ -22,7 +23,7 @@ def studio(monkeypatch, tmp_path):
 def fill(at, **values):
     for name, value in values.items():
         for elements in (at.number_input, at.selectbox, at.text_input):
-            if any(w.label == name for w in elements):
+            if any(w.label in (name, field_label(name)) for w in elements):
                 widget(elements, name).set_value(value)
                 break
         else:
@@ -90,10 +91,11 @@ def test_invalid_settings_are_reported_not_launched(studio):
 def test_cyclegan_fields_appear_only_for_cyclegan(studio):
     at = open_page("train")
     labels = {w.label for w in at.number_input}
-    assert "latent_dim" in labels and "lambda_cycle" not in labels
+    assert field_label("latent_dim") in labels and field_label("lambda_cycle") not in labels
     at.selectbox(key="train_model_").set_value("cyclegan").run()
     labels = {w.label for w in at.number_input}
-    assert {"lambda_cycle", "lambda_identity", "pool_size", "n_blocks"} <= labels and "latent_dim" not in labels
+    assert {field_label(n) for n in ("lambda_cycle", "lambda_identity", "pool_size", "n_blocks")} <= labels
+    assert field_label("latent_dim") not in labels
     at.selectbox(key="train_preset").set_value("cpu-preview").run()
     assert widget(at.number_input, "image_size").value == 128
     assert widget(at.number_input, "n_blocks").value == 6
