@@ -37,7 +37,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-back
 # (skeletons), and any exception boxes.
 PAGE_STATE_JS = """(() => ({
   title: [...document.querySelectorAll('[data-testid="stMain"] h1')].map(h => h.innerText).join(' | '),
-  busy: !!document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'),
+  busy: !!document.querySelector('[data-testid="stStatusWidget"], [data-testid="stSkeleton"], [data-testid="stSpinner"]'),
   exceptions: document.querySelectorAll('[data-testid="stException"]').length,
   text: document.querySelector('[data-testid="stMain"]')?.innerText ?? '',
 }))()"""

@@ -1,0 +1,100 @@
+"""Dataset statistics: known answers on synthetic images, then the real Monet paintings and MNIST."""
+from __future__ import annotations
+
+import colorsys
+
+import pytest
+import torch
+
+from gan_core import eda
+from gan_core.data import ImageSet, InspectionReport, load_images
+
+
+def solid(rgb: tuple[int, ...], count: int = 2, size: int = 8) -> torch.Tensor:
+    return torch.tensor(rgb, dtype=torch.uint8).view(1, len(rgb), 1, 1).expand(count, -1, size, size).contiguous()
+
+
+def test_solid_red_is_all_in_bin_255_with_hue_0_and_saturation_1():
+    stats = eda.domain_stats("red", solid((255, 0, 0)))
+    pixels = 2 * 8 * 8
+    assert stats.channel_histogram[0, 255] == pixels and stats.channel_histogram[0].sum() == pixels
+    assert stats.channel_histogram[1, 0] == pixels and stats.channel_histogram[2, 0] == pixels
+    assert stats.hsv_histograms["hue"][0] == stats.hsv_histograms["hue"].sum() > 0
+    assert stats.hsv_histograms["saturation"][-1] == stats.hsv_histograms["saturation"].sum()
+    assert torch.equal(stats.image_saturation, torch.ones(2))
+    assert torch.allclose(stats.channel_means, torch.tensor([[255.0, 0, 0]] * 2))
+    hsv = eda.rgb_to_hsv(solid((255, 0, 0)))
+    assert torch.equal(hsv[:, 0], torch.zeros(2, 8, 8)) and torch.equal(hsv[:, 1:], torch.ones(2, 2, 8, 8))
+
+
+def test_gray_has_saturation_0_and_no_hue():
+    stats = eda.domain_stats("gray", solid((128, 128, 128)))
+    assert torch.equal(stats.image_saturation, torch.zeros(2))
+    assert stats.hsv_histograms["saturation"][0] == stats.hsv_histograms["saturation"].sum() > 0
+    assert stats.hsv_histograms["hue"].sum() == 0  # grey has no hue: left out rather than piled on red
+    assert torch.allclose(stats.image_mean, torch.full((2,), 128.0)) and torch.equal(stats.image_std, torch.zeros(2))
+
+
+def test_rgb_to_hsv_matches_colorsys():
+    pixels = torch.randint(0, 256, (1, 3, 10, 10), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    hsv = eda.rgb_to_hsv(pixels)
+    for y in range(10):
+        for x in range(10):
+            h, s, v = colorsys.rgb_to_hsv(*(pixels[0, :, y, x] / 255).tolist())
+            assert hsv[0, :, y, x].tolist() == pytest.approx([h * 360, s, v], abs=1e-4)
+
+
+def test_per_image_moments_match_direct_computation_across_chunks(monkeypatch):
+    images = torch.randint(0, 256, (7, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    monkeypatch.setattr(eda, "CHUNK_PIXELS", 3 * 16 * 16)  # chunks of 3 images
+    stats = eda.domain_stats("random", images)
+    flat = images.float().flatten(1)
+    assert torch.allclose(stats.image_mean, flat.mean(1), atol=1e-3)
+    assert torch.allclose(stats.image_std, flat.std(1, correction=0), atol=1e-3)
+    assert torch.allclose(stats.channel_means, images.float().mean((2, 3)), atol=1e-3)
+    expected = torch.stack([torch.bincount(images[:, c].flatten(), minlength=256) for c in range(3)])
+    assert torch.equal(stats.channel_histogram, expected)
+    assert torch.allclose(stats.channel_density().sum(1), torch.ones(3))
+
+
+def test_one_channel_images_have_no_colour_statistics():
+    stats = eda.domain_stats("digits", solid((0,), size=4))
+    assert stats.channels == 1 and stats.hsv_histograms is None and stats.image_saturation is None
+    assert stats.channel_histogram[0, 0] == 2 * 16
+
+
+def test_size_table_uses_the_inspection_report_when_it_knows_original_sizes():
+    report = InspectionReport("x", "competition", 256, 3, counts={"monet": 10}, resized=2)
+    image_set = ImageSet(torch.zeros(10, 3, 64, 64, dtype=torch.uint8), [f"{i}.jpg" for i in range(10)],
+                         ["monet"] * 10, report, "x")
+    table = eda.image_size_table(report, image_set)
+    assert table["images"].tolist() == [8, 2] and table["size"][0] == "256×256"
+    assert table["which"].str.startswith("original").all()
+    unknown = eda.image_size_table(InspectionReport("x", "folder", 64, 3, counts={"images": 10}, resized=10),
+                                   image_set)
+    assert unknown["size"].tolist() == ["64×64"] and unknown["which"][0].startswith("cached resolution")
+
+
+def test_summary_of_the_real_monet_paintings(monet_dir, tmp_path):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "monet_jpg").symlink_to(monet_dir)
+    stats = eda.analyse(tmp_path / "data", cache_dir=tmp_path / "cache")
+    assert list(stats.domains) == ["monet"] and stats.analysis_size == eda.ANALYSIS_SIZE
+    row = eda.summary_table(stats).loc["monet"]
+    assert row["images"] == 300 and row["channels"] == 3
+    assert 80 < row["mean intensity"] < 180 and 20 < row["mean per-image std"] < 90
+    assert 0.1 < row["mean saturation"] < 0.6
+    monet = stats.domains["monet"]
+    assert monet.channel_histogram.sum() == 300 * 3 * 64 * 64
+    assert stats.image_sizes["images"].sum() == 300
+    # Cross-check one image's statistics against the cached tensor itself.
+    first = load_images(tmp_path / "data", eda.ANALYSIS_SIZE, cache_dir=tmp_path / "cache").images[0].float()
+    assert float(monet.image_mean[0]) == pytest.approx(float(first.mean()), abs=1e-3)
+
+
+def test_mnist_is_analysed_at_its_own_28_px(mnist_raw):
+    stats = eda.analyse(mnist_raw)
+    assert list(stats.domains) == ["digits"] and stats.analysis_size == 28
+    row = eda.summary_table(stats).loc["digits"]
+    assert row["channels"] == 1 and "mean saturation" not in row
+    assert stats.image_sizes["size"].tolist() == ["28×28"]
