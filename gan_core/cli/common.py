@@ -10,6 +10,9 @@ from tqdm import tqdm
 from gan_core.config import TrainConfig, config_fields
 from gan_core.events import Control, Event
 
+# The headline losses shown in the progress bar (CycleGAN reports ten loss terms).
+PROGRESS_LOSSES = ("loss_d", "loss_g", "loss_D", "loss_G")
+
 # Flags whose names differ from the field name, or that are positional elsewhere.
 _SKIP = {"preset"}
 
@@ -50,7 +53,7 @@ class TqdmProgress:
                             unit="step", dynamic_ncols=True)
         elif event.kind == "step" and self.bar is not None:
             m = d["metrics"]
-            self.bar.set_postfix({k: f"{v:.3f}" for k, v in m.items() if k.startswith("loss")}, refresh=False)
+            self.bar.set_postfix({k: f"{m[k]:.3f}" for k in PROGRESS_LOSSES if k in m}, refresh=False)
             self.bar.update(d["step"] - self.bar.n)
         elif event.kind == "progress":
             if self.bar is None or self.bar.desc != d["task"]:

@@ -1,0 +1,93 @@
+"""Photo -> Monet translation with a trained CycleGAN, in batches: as uint8 tensors (for export)
+or as JPEGs named after their inputs (the competition's 256x256 format by default).
+
+Outputs at another size than the run's image_size are resized with antialiased bicubic
+interpolation, so a 128 px preview model still yields 256 px submissions.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from gan_core.device import autocast, bf16_supported
+from gan_core.events import CancelledError, emit
+from gan_core.models.base import to_model_range
+
+JPEG_QUALITY = 95
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> uint8 [0, 255]."""
+    return x.add(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    if x.shape[-2:] == (size, size):
+        return x
+    return F.interpolate(x, size=(size, size), mode="bicubic", antialias=True, align_corners=False).clamp_(-1, 1)
+
+
+def translate_images(model, images: torch.Tensor | Iterable[torch.Tensor], size: int = 256, batch_size: int = 8,
+                     callbacks=None, control=None, total: int | None = None,
+                     bf16: bool = False) -> Iterator[torch.Tensor]:
+    """Yield Monet-style uint8 [b, 3, size, size] CPU batches, in input order.
+
+    images: uint8 photos [N, 3, H, W] (translated batch_size at a time), or an iterable of uint8
+    batches with their image count as `total` (without it, no progress is reported). Reports
+    `progress` events (task "translate"); raises events.CancelledError between batches when
+    control asks to stop. bf16 runs the generator under bf16 autocast: 2-3x faster on CPUs with
+    AMX, outputs differ from fp32 by about 1.5 of 255 levels on average.
+    """
+    if not hasattr(model, "translate"):
+        raise ValueError(f"a {model.cfg.model} run cannot translate photos: use a CycleGAN run")
+    if bf16 and not bf16_supported(model.device):
+        raise ValueError(f"bf16 was asked for but {model.device} does not support it; drop --bf16")
+    if isinstance(images, torch.Tensor):
+        total, images = len(images), images.split(batch_size)
+    return _translate_batches(model, images, size, callbacks, control, total, bf16)
+
+
+def _translate_batches(model, batches, size, callbacks, control, total, bf16) -> Iterator[torch.Tensor]:
+    done = 0
+    for batch in batches:
+        if control is not None and control.should_stop():
+            raise CancelledError(f"translation stopped after {done} of {total or '?'} images")
+        # Entered per batch: a context held across `yield` would leak into the caller's code.
+        with autocast(model.device, bf16):
+            monet = model.translate(to_model_range(batch, model.device))
+        yield to_uint8(resize(monet, size)).cpu()
+        done += len(batch)
+        if total:
+            emit(callbacks, "progress", task="translate", done=done, total=total)
+
+
+def translate_path(run_or_checkpoint: str | Path, input_path: str | Path, out_dir: str | Path, size: int = 256,
+                   callbacks=None, control=None, batch_size: int = 8, device: str = "auto",
+                   bf16: bool = False) -> list[Path]:
+    """Translate one image, or the photos of a folder or zip, into out_dir/<input stem>.jpg.
+
+    Inputs are read at the run's image_size through gan_core.data (only the "photo" domain when
+    the input has one, e.g. the competition folder). Returns the written paths in input order.
+    """
+    from gan_core.data import load_images
+    from gan_core.device import select_device
+    from gan_core.models import load_model
+
+    model, meta = load_model(run_or_checkpoint, device=select_device(device))
+    photos = load_images(input_path, meta["config"].image_size, meta["channels"], callbacks=callbacks)
+    if "photo" in set(photos.domains):
+        photos = photos.select("photo")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    names = iter(photos.names)
+    written = []
+    for batch in translate_images(model, photos.images, size, batch_size, callbacks, control, bf16=bf16):
+        for image in batch:
+            path = out / f"{Path(next(names)).stem}.jpg"
+            Image.fromarray(image.permute(1, 2, 0).numpy()).save(path, quality=JPEG_QUALITY)
+            written.append(path)
+    return written
