@@ -52,3 +52,23 @@ def test_mlp_gan_shapes():
     x = G(torch.randn(3, 32))
     assert x.shape == (3, 1, 28, 28)
     assert D(x).shape == (3,)
+
+
+def test_ema_ramps_up_then_averages_and_round_trips():
+    from gan_core.ema import EMA
+
+    net = torch.nn.Linear(2, 1)
+    ema = EMA(net, decay=0.999)
+    assert ema.current_decay() == pytest.approx(0.1)
+    start = ema.model.weight.clone()
+    with torch.no_grad():
+        net.weight.fill_(1.0)
+    ema.update(net)
+    # first update: decay 0.1, so the average moves 90% of the way to the new weights
+    assert torch.allclose(ema.model.weight, 0.1 * start + 0.9)
+    for _ in range(10_000):
+        ema.updates += 1
+    assert ema.current_decay() == 0.999
+    other = EMA(torch.nn.Linear(2, 1))
+    other.load_state_dict(ema.state_dict())
+    assert other.updates == ema.updates and torch.equal(other.model.weight, ema.model.weight)
