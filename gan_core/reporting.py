@@ -11,12 +11,14 @@ from gan_core.runs import Run, read_jsonl
 
 
 class StatsWriter:
-    def __init__(self, run: Run, callbacks=None, tensorboard: bool = False):
+    def __init__(self, run: Run, callbacks=None, tensorboard: bool = False, start_step: int = 0):
         self.run, self.callbacks = run, callbacks
         self.tb = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
-            self.tb = SummaryWriter(log_dir=str(run.path / "tensorboard"))
+            # A resumed run drops the events a killed process wrote after its last checkpoint.
+            self.tb = SummaryWriter(log_dir=str(run.path / "tensorboard"),
+                                    purge_step=start_step + 1 if start_step else None)
         self._file = None
 
     def truncate_after(self, step: int) -> None:

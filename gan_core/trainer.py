@@ -158,7 +158,7 @@ class Trainer:
     def _fit(self) -> Run:
         self._prepare()
         cfg, model = self.cfg, self.model
-        self.stats = StatsWriter(self.run, self.callbacks, cfg.tensorboard and self.dist.is_main)
+        self.stats = StatsWriter(self.run, self.callbacks, cfg.tensorboard and self.dist.is_main, self.step)
         try:
             return self._loop(cfg, model)
         except Exception as e:

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from gan_core.runs import Run
+from studio import charts
 
 SUMMARY_COLUMNS = {
     "run": st.column_config.TextColumn("Run"),
@@ -53,3 +54,37 @@ def highlight_differences(frame: pd.DataFrame):
 def scores_frame(runs: list[Run]) -> pd.DataFrame:
     rows = [{"run": r.id, **score} for r in runs for score in r.scores()]
     return pd.DataFrame(rows)
+
+
+def compare_runs(runs: dict) -> None:
+    """Chosen runs side by side: metric curves, settings (differences highlighted), scores."""
+    st.header("Compare", divider="gray")
+    chosen = [runs[i] for i in st.multiselect("Runs", list(runs), default=list(runs)[:2], key="compare_runs")]
+    if not chosen:
+        st.caption("Choose runs to compare.")
+        return
+
+    frames = {r.id: charts.metrics_frame(r.metrics()) for r in chosen}
+    available = sorted({m for f in frames.values() if not f.empty for m in charts.numeric_metrics(f)})
+    losses = [m for m in available if m.startswith("loss")]
+    left, right = st.columns([3, 1])
+    metrics = left.multiselect("Metrics", available, default=[m for m in ("loss_g", "loss_d", "loss_G") if m in losses]
+                               or losses[:2], key="compare_metrics")
+    window = right.slider("Smoothing (steps)", 1, 200, 1, key="compare_smoothing")
+    if metrics:
+        st.plotly_chart(charts.overlay_figure(frames, metrics, "Metrics by run", window), key="compare_chart")
+    else:
+        st.caption("No metrics recorded yet for these runs.")
+
+    st.subheader("Settings")
+    table = config_table(chosen)
+    if st.toggle("Only settings that differ", value=len(chosen) > 1, key="compare_only_diff"):
+        table = table[differing_rows(table)]
+    st.dataframe(highlight_differences(table), height=min(35 * (len(table) + 1) + 3, 600))
+
+    st.subheader("Scores")
+    scores = scores_frame(chosen)
+    if scores.empty:
+        st.caption("No scores yet: score a checkpoint on the Export & score page.")
+    else:
+        st.dataframe(scores, hide_index=True)

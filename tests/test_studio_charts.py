@@ -4,7 +4,6 @@ import re
 
 from gan_core.runs import create_run
 from studio import charts
-from studio.reports import find_reports
 from studio.runs_view import config_table, differing_rows, highlight_differences
 
 CYCLEGAN_ROW = {"step": 1, "epoch": 1, "time": 0.0, "loss_G": 13.0, "loss_G_adv_monet": 0.9, "loss_cycle_photo": 4.4,
@@ -38,14 +37,3 @@ def test_config_differences_are_found_and_highlighted(tmp_path):
     assert list(table.index[differing_rows(table)]) == ["lr_g"]
     styles = re.search(r"<style.*?</style>", highlight_differences(table).to_html(), re.S).group()
     assert "row0_col0" in styles and "row0_col1" in styles and "row1" not in styles  # lr_g's cells only
-
-
-def test_comparison_reports_and_sweeps_are_found_but_not_runs(tmp_path):
-    for folder, table in (("compare-20260101", "report.csv"), ("sweep-lr", "sweep.csv")):
-        (tmp_path / folder).mkdir()
-        (tmp_path / folder / table).write_text("model,fid\ndcgan,80.5\n")
-    run = create_run(tmp_path, "dcgan-1")
-    (run.path / "config.json").write_text("{}")
-    (run.path / "scores.csv").write_text("fid\n1\n")
-    assert find_reports(tmp_path) == [tmp_path / "compare-20260101", tmp_path / "sweep-lr"]
-    assert find_reports(tmp_path / "missing") == []

@@ -157,3 +157,29 @@ def test_an_unreadable_dataset_says_why_once(studio):
     assert f"Cannot read {broken}" in at.error[0].value and "Traceback" not in at.error[0].value
     at.run()
     assert widget(at.button, "Inspect again") and len(at.error) == 1  # failed jobs are not retried by themselves
+
+
+def test_runs_page_shows_comparison_reports_and_sweeps(studio):
+    import json
+
+    from PIL import Image
+
+    runs = studio / "runs"
+    report = runs / "compare-1"
+    report.mkdir()
+    Image.new("RGB", (8, 8), "navy").save(report / "mlp_evolution.gif")
+    table = [{"model": "mlp", "state": "finished", "steps": 4, "kid_mean": 0.26, "kid_std": 0.004}]
+    (report / "report.json").write_text(json.dumps({
+        "table": table, "gifs": {"mlp": "mlp_evolution.gif"}, "grids": {"mlp": []},
+        "runs": {"mlp": str(runs / "compare-1-mlp")}, "kid_samples": 123, "settings": {}}))
+    sweep = runs / "sweep-1"
+    sweep.mkdir()
+    (sweep / "sweep.json").write_text(json.dumps({"batch_sizes": [32, 64], "lrs": [0.0002]}))
+    (sweep / "sweep.csv").write_text("batch_size,lr,kid_mean\n32,0.0002,0.31\n64,0.0002,0.29\n")
+    at = open_page("runs")
+    assert_no_exception(at)
+    said = texts(at)
+    assert "123 generated samples" in said and "batch sizes [32, 64]" in said
+    frames = [d.value for d in at.dataframe]
+    assert any(list(f.get("model", [])) == ["mlp"] for f in frames)
+    assert any(list(f.get("kid_mean", [])) == [0.31, 0.29] for f in frames)

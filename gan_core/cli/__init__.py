@@ -9,7 +9,7 @@ import argparse
 import importlib
 import sys
 
-COMMANDS = ["train", "sample", "inspect", "runs"]
+COMMANDS = ["train", "sample", "inspect", "runs", "evaluate", "export", "translate", "compare", "sweep"]
 
 
 def build_parser() -> argparse.ArgumentParser:
