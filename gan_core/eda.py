@@ -63,7 +63,7 @@ class DatasetStats:
     source: str
     analysis_size: int
     domains: dict[str, DomainStats]
-    image_sizes: pd.DataFrame      # size, images, which (original per the inspection report, or cached)
+    image_sizes: pd.DataFrame      # size (the files' own, W×H), images
     seconds: float
 
 
@@ -145,20 +145,11 @@ def domain_stats(name: str, images: torch.Tensor, callbacks=None, done_before: i
                        hsv_counts if colour else None, torch.cat(saturations) if colour else None)
 
 
-def image_size_table(inspection, image_set) -> pd.DataFrame:
-    """Original sizes as far as the inspection report knows them: how many images already were
-    its decoding resolution. When none were, only the cached resolution can be shown."""
-    size, total, resized = inspection.image_size, inspection.total, inspection.resized
-    if resized < total:
-        rows = [{"size": f"{size}×{size}", "images": total - resized, "which": "original (inspection report)"}]
-        if resized:
-            rows.append({"size": "other", "images": resized,
-                         "which": f"original (inspection report): centre-cropped and resized to {size}×{size}"})
-    else:
-        h, w = image_set.images.shape[-2:]
-        rows = [{"size": f"{w}×{h}", "images": len(image_set),
-                 "which": f"cached resolution (the inspection report only knows none were {size}×{size})"}]
-    return pd.DataFrame(rows)
+def image_size_table(inspection) -> pd.DataFrame:
+    """The files' own sizes (width x height), most common first, from the inspection report."""
+    rows = [{"size": size.replace("x", "×"), "images": count}
+            for size, count in sorted(inspection.original_sizes.items(), key=lambda kv: -kv[1])]
+    return pd.DataFrame(rows, columns=["size", "images"])
 
 
 def dataset_stats(image_set, inspection, callbacks=None) -> DatasetStats:
@@ -170,7 +161,7 @@ def dataset_stats(image_set, inspection, callbacks=None) -> DatasetStats:
         domains[name] = domain_stats(name, images, callbacks, done, len(image_set))
         done += len(images)
     return DatasetStats(image_set.source, image_set.images.shape[-1], domains,
-                        image_size_table(inspection, image_set), time.perf_counter() - started)
+                        image_size_table(inspection), time.perf_counter() - started)
 
 
 def analysis_size(path: str | os.PathLike, image_size: int = ANALYSIS_SIZE) -> int:

@@ -81,6 +81,7 @@ def test_odd_images_are_converted_resized_or_skipped(odd_folder):
                                 ("rgba.png", "RGBA -> RGB (alpha composited on white)")]
     assert {name: reason.split(":")[0] for name, reason in report.skipped} == SKIPPED
     assert report.resized == 1  # wide.png
+    assert report.original_sizes == {"32x32": 7, "48x40": 1}
 
     pixels = dict(zip(images.names, images.images.numpy()))
     assert (pixels["rgba.png"] == 255).all()           # fully transparent -> white

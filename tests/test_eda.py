@@ -63,16 +63,11 @@ def test_one_channel_images_have_no_colour_statistics():
     assert stats.channel_histogram[0, 0] == 2 * 16
 
 
-def test_size_table_uses_the_inspection_report_when_it_knows_original_sizes():
-    report = InspectionReport("x", "competition", 256, 3, counts={"monet": 10}, resized=2)
-    image_set = ImageSet(torch.zeros(10, 3, 64, 64, dtype=torch.uint8), [f"{i}.jpg" for i in range(10)],
-                         ["monet"] * 10, report, "x")
-    table = eda.image_size_table(report, image_set)
-    assert table["images"].tolist() == [8, 2] and table["size"][0] == "256×256"
-    assert table["which"].str.startswith("original").all()
-    unknown = eda.image_size_table(InspectionReport("x", "folder", 64, 3, counts={"images": 10}, resized=10),
-                                   image_set)
-    assert unknown["size"].tolist() == ["64×64"] and unknown["which"][0].startswith("cached resolution")
+def test_size_table_lists_the_files_own_sizes_most_common_first():
+    report = InspectionReport("x", "folder", 64, 3, counts={"images": 10}, resized=10,
+                              original_sizes={"300x200": 2, "256x256": 8})
+    table = eda.image_size_table(report)
+    assert table["size"].tolist() == ["256×256", "300×200"] and table["images"].tolist() == [8, 2]
 
 
 def test_summary_of_the_real_monet_paintings(monet_dir, tmp_path):

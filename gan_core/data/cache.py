@@ -27,7 +27,7 @@ from gan_core.data.records import count_records, iter_records
 from gan_core.data.report import InspectionReport
 from gan_core.events import emit
 
-FORMAT_VERSION = 1  # bump whenever decoding changes what a cache holds
+FORMAT_VERSION = 2  # bump whenever decoding changes what a cache holds
 
 
 @dataclass
@@ -112,6 +112,8 @@ def _decode_into(pixels: np.ndarray, dataset: Dataset, report: InspectionReport,
         domains.append(record.domain)
         report.counts[record.domain] += 1
         report.resized += decoded.resized
+        width, height = decoded.original_size
+        report.original_sizes[f"{width}x{height}"] = report.original_sizes.get(f"{width}x{height}", 0) + 1
         if decoded.conversion:
             report.converted.append((record.name, decoded.conversion))
     emit(callbacks, "progress", task="decode", done=total, total=total)

@@ -25,7 +25,11 @@ class SkippedImage(Exception):
 class Decoded:
     pixels: np.ndarray       # uint8 [C, H, W]
     conversion: str | None   # e.g. "RGBA -> RGB (alpha composited on white)"
-    resized: bool
+    original_size: tuple[int, int]  # (width, height) of the file
+
+    @property
+    def resized(self) -> bool:
+        return self.original_size != self.pixels.shape[:0:-1]
 
 
 def _open(data: bytes) -> Image.Image:
@@ -87,5 +91,4 @@ def decode_image(payload: bytes | np.ndarray, size: int, channels: int, native_m
         image = _fit(image, size)
     pixels = np.asarray(image)
     conversion = None if original_mode in (mode, native_mode) and not note else f"{original_mode} -> {mode}{note}"
-    return Decoded(pixels[None] if channels == 1 else pixels.transpose(2, 0, 1), conversion,
-                   original_size != (size, size))
+    return Decoded(pixels[None] if channels == 1 else pixels.transpose(2, 0, 1), conversion, original_size)

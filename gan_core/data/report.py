@@ -14,6 +14,7 @@ class InspectionReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)       # (name, reason)
     converted: list[tuple[str, str]] = field(default_factory=list)     # (name, what was converted)
     resized: int = 0            # images whose size was not image_size x image_size
+    original_sizes: dict[str, int] = field(default_factory=dict)       # "WxH" of the files -> images
 
     @property
     def total(self) -> int:
@@ -33,7 +34,9 @@ class InspectionReport:
                  f"{self.channels} channel{'s' if self.channels > 1 else ''}",
                  f"usable images: {self.total}"]
         lines += [f"  {domain}: {count}" for domain, count in sorted(self.counts.items())]
-        lines.append(f"resized: {self.resized}")
+        sizes = sorted(self.original_sizes.items(), key=lambda kv: -kv[1])
+        lines.append(f"resized: {self.resized}" + (f" (original sizes: {', '.join(f'{k} x{v}' for k, v in sizes[:5])}"
+                                                   f"{', ...' if len(sizes) > 5 else ''})" if sizes else ""))
         for title, entries in (("converted", self.converted), ("skipped", self.skipped)):
             lines.append(f"{title}: {len(entries)}")
             lines += [f"  {name}: {what}" for name, what in entries[:limit]]
