@@ -19,12 +19,16 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse
 import dataclasses
 import io
+import sys
 import time
+from pathlib import Path
 
 import torch
 from PIL import Image
 
-from gan_core.config import build_config, default_data_path
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from gan_core.config import build_config, default_data_path  # noqa: E402
 from gan_core.data import load_images
 from gan_core.device import bf16_supported
 from gan_core.models.cyclegan import CycleGAN
