@@ -5,6 +5,7 @@ default to ../shared beside the repo. Under CI a missing dataset fails the test;
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -46,3 +47,12 @@ def runs_dir(tmp_path: Path) -> Path:
     d = tmp_path / "runs"
     d.mkdir()
     return d
+
+
+@pytest.fixture
+def restore_signals():
+    """CLI commands called in-process install SIGINT/SIGTERM handlers; put pytest's back."""
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for s, handler in saved.items():
+        signal.signal(s, handler)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import math
-import signal
 
 import pytest
 import torch
@@ -21,13 +20,6 @@ from gan_core.trainer import train
 # 625 steps per epoch at batch 16: grids every 2 steps stand in for per-epoch ones.
 BUDGET = dict(steps=4, batch_size=16, sample_every=2, kid_samples=8)
 
-
-@pytest.fixture
-def restore_signals():
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for s, handler in saved.items():
-        signal.signal(s, handler)
 
 
 def stop_at(step: int, control: Control):

@@ -36,14 +36,6 @@ def tiny_run(monet_dir, tmp_path_factory):
     return train(cfg)
 
 
-@pytest.fixture
-def restore_signals():
-    """The CLI installs SIGINT/SIGTERM handlers; put pytest's back."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for s, handler in saved.items():
-        signal.signal(s, handler)
-
 
 def entries(path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as archive:

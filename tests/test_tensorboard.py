@@ -1,7 +1,6 @@
 """`train --tensorboard` on the real digits: event files TensorBoard's own reader understands."""
 from __future__ import annotations
 
-import signal
 
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
@@ -9,13 +8,6 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from gan_core.cli import main
 from gan_core.runs import Run
 
-
-@pytest.fixture
-def restore_signals():
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for s, handler in saved.items():
-        signal.signal(s, handler)
 
 
 def test_train_flag_writes_scalars_and_sample_grids(mnist_raw, runs_dir, restore_signals):
