@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gan_core import eda
-from gan_core.data import ImageSet, InspectionReport, load_images
+from gan_core.data import InspectionReport, load_images
 
 
 def solid(rgb: tuple[int, ...], count: int = 2, size: int = 8) -> torch.Tensor:
