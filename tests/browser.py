@@ -54,6 +54,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def _wait_for_http(url: str, process: subprocess.Popen, timeout: float, what: str) -> bytes:
     deadline = time.time() + timeout
     while True:
@@ -81,11 +89,7 @@ def studio_server(env: dict[str, str], timeout: float = 120):
             log.seek(0)
             raise RuntimeError(f"the studio did not start:\n{log.read().decode(errors='replace')[-3000:]}")
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _stop(process)
 
 
 @dataclass
@@ -160,11 +164,7 @@ def chromium(timeout: float = 60):
             with connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=timeout) as ws:
                 yield Browser(ws)
         finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            _stop(process)
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from gan_core.events import CancelledError
+
 COMMANDS = ["train", "sample", "inspect", "runs", "evaluate", "export", "translate", "compare", "sweep"]
 
 
@@ -29,4 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
+        return 130
+    except CancelledError as e:  # a long job stopped by Ctrl-C or SIGTERM (see common.cli_job)
+        print(f"stopped: {e}", file=sys.stderr)
         return 130

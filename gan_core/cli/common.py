@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import signal
 
@@ -71,6 +72,19 @@ class TqdmProgress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+@contextlib.contextmanager
+def cli_job(desc: str = "train"):
+    """(callbacks, control) for a long command: a tqdm bar, and a Control that SIGTERM and the first
+    Ctrl-C stop. A job stopped that way raises CancelledError, which main() turns into exit 130."""
+    control = Control()
+    stop_on_signals(control)
+    progress = TqdmProgress(desc)
+    try:
+        yield [progress], control
+    finally:
+        progress.close()
 
 
 def stop_on_signals(control: Control) -> None:

@@ -2,7 +2,6 @@
 model for the same budget and write a side-by-side report; prints the report folder last."""
 from __future__ import annotations
 
-import sys
 
 
 def register(sub) -> None:
@@ -28,24 +27,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from gan_core.cli.common import TqdmProgress, stop_on_signals
+    from gan_core.cli.common import cli_job
     from gan_core.compare import compare, load_report
-    from gan_core.events import CancelledError, Control
 
-    control = Control()
-    stop_on_signals(control)
-    progress = TqdmProgress()
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
-    try:
+    with cli_job() as (callbacks, control):
         folder = compare(args.data, models, epochs=args.epochs, steps=args.steps, image_size=args.image_size,
                          batch_size=args.batch_size, seed=args.seed, kid_samples=args.kid_samples,
                          sample_every=args.sample_every, tensorboard=args.tensorboard, runs_dir=args.runs_dir or "",
-                         out=args.out or "", device=args.device, callbacks=[progress], control=control)
-    except CancelledError as e:
-        print(f"stopped: {e}", file=sys.stderr)
-        return 130
-    finally:
-        progress.close()
+                         out=args.out or "", device=args.device, callbacks=callbacks, control=control)
     table = load_report(folder)["table"]
     print(f"{'model':8} {'state':9} {'steps':>6} {'train_s':>8} {'loss_d':>7} {'loss_g':>7}  kid (mean ± std)")
     for row in table:

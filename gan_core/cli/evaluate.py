@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 
 def register(sub) -> None:
@@ -21,22 +20,13 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from gan_core.cli.common import TqdmProgress, stop_on_signals
-    from gan_core.events import CancelledError, Control
+    from gan_core.cli.common import cli_job
     from gan_core.metrics import evaluate
 
-    control = Control()
-    stop_on_signals(control)
-    progress = TqdmProgress()
-    try:
-        result = evaluate(args.images, args.reference, max_images=args.max_images, callbacks=[progress],
+    with cli_job("features") as (callbacks, control):
+        result = evaluate(args.images, args.reference, max_images=args.max_images, callbacks=callbacks,
                           control=control, device=args.device, weights=args.weights,
                           inception_score=args.inception_score)
-    except CancelledError as e:
-        print(f"stopped: {e}", file=sys.stderr)
-        return 130
-    finally:
-        progress.close()
     if args.json:
         print(json.dumps(result))
         return 0

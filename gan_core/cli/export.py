@@ -1,7 +1,6 @@
 """`python -m gan_core export --run DIR --count 7000 --out images.zip`: the competition submission."""
 from __future__ import annotations
 
-import sys
 
 
 def register(sub) -> None:
@@ -20,24 +19,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from gan_core.cli.common import TqdmProgress, stop_on_signals
-    from gan_core.events import CancelledError, Control
+    from gan_core.cli.common import cli_job
     from gan_core.export import export_zip
     from gan_core.export_validate import ValidationReport
     from gan_core.runs import open_run
 
-    control = Control()
-    stop_on_signals(control)
-    progress = TqdmProgress("export")
-    try:
+    with cli_job("export") as (callbacks, control):
         report = export_zip(open_run(args.run, args.runs_dir), count=args.count, out=args.out, seed=args.seed,
                             checkpoint=args.checkpoint, quality=args.quality, batch_size=args.batch_size,
-                            callbacks=[progress], control=control, device=args.device)
-    except CancelledError as e:
-        print(f"stopped: {e}", file=sys.stderr)
-        return 130
-    finally:
-        progress.close()
+                            callbacks=callbacks, control=control, device=args.device)
     print(ValidationReport(**report["validation"]).summary())
     print(f"wrote {report['count']:,} images from step {report['step']} in {report['seconds']:.1f} s "
           f"(manifest {report['manifest']})")

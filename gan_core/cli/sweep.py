@@ -6,9 +6,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from gan_core.cli.common import TqdmProgress, add_config_flags, explicit_config_values, stop_on_signals
+from gan_core.cli.common import add_config_flags, cli_job, explicit_config_values
 from gan_core.config import build_config
-from gan_core.events import Control
 
 DEFAULT_KID_SAMPLES = 500  # gan_core.sweep's default; importing it here would load torch for --help
 # Swept settings and the flags that set them instead of add_config_flags' own.
@@ -61,9 +60,8 @@ def run(args) -> int:
     sweep_id = args.sweep_id or f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
     print(f"sweep {sweep_id}: batch sizes {args.batch_sizes} x learning rates {args.lrs}; KID on "
           f"{args.kid_samples} generated images against as many Monet paintings (all when fewer)")
-    control = Control()
-    stop_on_signals(control)
-    folder = run_sweep(cfg, args.batch_sizes, args.lrs, sweep_id, args.kid_samples, [TqdmProgress()], control)
+    with cli_job() as (callbacks, control):
+        folder = run_sweep(cfg, args.batch_sizes, args.lrs, sweep_id, args.kid_samples, callbacks, control)
     table = load_sweep(folder)
     if not table.empty:
         print(table[SHOWN].to_string(index=False))

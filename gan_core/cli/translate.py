@@ -18,25 +18,16 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from gan_core.cli.common import TqdmProgress, stop_on_signals
-    from gan_core.events import CancelledError, Control
+    from gan_core.cli.common import cli_job
     from gan_core.runs import open_run
     from gan_core.translate import translate_path
 
     if not 1 <= args.size <= 4096 or args.batch_size < 1:
         raise ValueError(f"--size {args.size} --batch-size {args.batch_size}: choose a size of 1 to 4096 "
                          f"pixels and a batch size of at least 1")
-    control = Control()
-    stop_on_signals(control)
     source = args.checkpoint or open_run(args.run, args.runs_dir).path
-    progress = TqdmProgress("translate")
-    try:
-        written = translate_path(source, args.input, args.out, args.size, [progress], control,
+    with cli_job("translate") as (callbacks, control):
+        written = translate_path(source, args.input, args.out, args.size, callbacks, control,
                                  args.batch_size, args.device, args.bf16)
-    except CancelledError as e:
-        print(e)
-        return 130
-    finally:
-        progress.close()
     print(f"wrote {len(written)} images to {args.out}")
     return 0
