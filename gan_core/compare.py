@@ -30,7 +30,7 @@ from gan_core.evolution import evolution_gif
 from gan_core.latent import sample_images
 from gan_core.metrics.fid import KID_SUBSETS, kid_subset_size
 from gan_core.models import load_model
-from gan_core.models.base import seeded_generator
+from gan_core.models.base import seeded_generator, to_uint8
 from gan_core.runs import Run, runs_root, write_json_atomic
 from gan_core.trainer import train
 
@@ -116,11 +116,6 @@ def train_or_resume(values: dict, total_steps: int, callbacks=None, control: Con
 
 
 # --- KID against the real images ------------------------------------------------------------------
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] float -> uint8 [0, 255]."""
-    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
-
-
 def real_subset(images: torch.Tensor, count: int, seed: int) -> torch.Tensor:
     """A seeded random subset of count images (all of them when there are fewer)."""
     order = torch.randperm(len(images), generator=seeded_generator(seed, 13))

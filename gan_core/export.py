@@ -35,7 +35,7 @@ from gan_core.events import CancelledError, Control, emit
 from gan_core.export_validate import EXPORT_SIZE, MAX_COUNT, MIN_SUBMISSION, entry_name, validate_zip
 from gan_core.latent import latent_vectors
 from gan_core.models import load_model
-from gan_core.models.base import seeded_generator, to_model_range
+from gan_core.models.base import seeded_generator, to_model_range, to_uint8
 from gan_core.runs import Run, open_run, write_json_atomic
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # a fixed entry time: the same export gives the same zip, byte for byte
@@ -105,7 +105,7 @@ def _check_arguments(count: int, out: str | os.PathLike, quality: int, batch_siz
 
 def to_export_pixels(images: torch.Tensor) -> np.ndarray:
     """[-1, 1] images [N, 1|3, S, S] -> uint8 [N, 256, 256, 3] on the CPU."""
-    pixels = images.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8).cpu()
+    pixels = to_uint8(images).cpu()
     if pixels.shape[1] == 1:
         pixels = pixels.expand(-1, 3, -1, -1)
     pixels = pixels.contiguous(memory_format=torch.channels_last)

@@ -25,7 +25,7 @@ from gan_core.events import CancelledError, Control, emit
 from gan_core.metrics.fid import kernel_inception_distance
 from gan_core.metrics.inception import POOL, extract, load_extractor, resolve_weights
 from gan_core.models import load_model
-from gan_core.models.base import seeded_generator
+from gan_core.models.base import seeded_generator, to_uint8
 from gan_core.runs import Run, runs_root, write_json_atomic
 from gan_core.trainer import load_training_images, train
 
@@ -145,7 +145,7 @@ class MonetKID:
     def __call__(self, run: Run) -> dict:
         model, _ = load_model(run.path, device=self.device)
         fakes = torch.cat([model.generate(z) for z in self.z.split(64)]).cpu()
-        images = fakes.add(1).mul(127.5).round().clamp(0, 255).to(torch.uint8)
+        images = to_uint8(fakes)
         mean, std = kernel_inception_distance(self._features(list(images), "generated"), self.reference)
         return {"kid_mean": mean, "kid_std": std, "kid_samples": self.n,
                 "kid_reference_images": len(self.reference)}

@@ -15,14 +15,9 @@ from PIL import Image
 
 from gan_core.device import autocast, bf16_supported
 from gan_core.events import CancelledError, emit
-from gan_core.models.base import to_model_range
+from gan_core.models.base import to_model_range, to_uint8
 
 JPEG_QUALITY = 95
-
-
-def to_uint8(x: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] -> uint8 [0, 255]."""
-    return x.add(1).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
 
 
 def resize(x: torch.Tensor, size: int) -> torch.Tensor:

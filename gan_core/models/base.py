@@ -32,6 +32,11 @@ def to_model_range(images_uint8: torch.Tensor, device: torch.device) -> torch.Te
     return images_uint8.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
 
 
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> uint8 [0, 255] (computed in fp32, whatever the input's precision)."""
+    return images.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+
+
 def random_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     flip = torch.rand(x.size(0), generator=gen) < 0.5
     if flip.any():
