@@ -2,8 +2,8 @@
 Train page. Each field's metadata carries its help text and, where it has them, its choices,
 so both front ends are generated from this single definition.
 
-Precedence when building a config: dataclass defaults < preset (assets/presets/*.json) < explicit
-values (CLI flags or form fields).
+Precedence when building a config: dataclass defaults < the model's defaults (MODEL_DEFAULTS:
+FastCUT's) < preset (assets/presets/*.json) < explicit values (CLI flags or form fields).
 """
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "presets"
-MODELS = ("mlp", "dcgan", "cyclegan")
+MODELS = ("mlp", "dcgan", "cyclegan", "cut", "fastcut")
+TRANSLATION_MODELS = ("cyclegan", "cut", "fastcut")
 DOMAINS = ("monet", "photo", "all")
 LOSSES = ("bce", "lsgan", "hinge")
 
@@ -42,7 +43,13 @@ class TrainConfig:
     mlp_hidden: int = _f(256, "Hidden units of the MLP GAN (first generator layer).", group="model")
     d_head: str = _f("conv", "DCGAN discriminator head: a final 4x4 conv, or adaptive average pooling + linear.",
                      ("conv", "avgpool"), "model")
-    n_blocks: int = _f(9, "CycleGAN ResNet generator residual blocks (6 or 9).", group="model")
+    n_blocks: int = _f(9, "ResNet generator residual blocks (6 or 9; CycleGAN, CUT, FastCUT).", group="model")
+    generator: str = _f("resnet", "Translation generator: the ResNet of CycleGAN/CUT, or the Kaggle tutorial's U-Net "
+                        "(encoder down to 1x1 at the training size, skip connections; needs a power-of-2 size).",
+                        ("resnet", "unet"), "model")
+    upsample: str = _f("transpose", "Translation generator upsampling: transposed convs (the reference), or "
+                       "resize-convs (nearest upsample, reflection pad, 3x3 conv: no checkerboard texture).",
+                       ("transpose", "resize"), "model")
 
     # --- loss ---
     loss: str = _f("bce", "Adversarial loss (CycleGAN always uses LSGAN).", LOSSES, "loss")
@@ -52,11 +59,28 @@ class TrainConfig:
     lambda_identity: float = _f(5.0, "CycleGAN identity weight (the paper uses 0.5 x lambda_cycle).", group="loss")
     pool_size: int = _f(50, "CycleGAN history pool of generated images shown to the discriminators.",
                         group="loss")
+    lambda_gan: float = _f(1.0, "CUT/FastCUT weight of the adversarial (LSGAN) term of G's loss.", group="loss")
+    lambda_nce: float = _f(1.0, "CUT/FastCUT PatchNCE weight (FastCUT's default: 10).", group="loss")
+    nce_idt: bool = _f(True, "CUT/FastCUT identity PatchNCE on Monet -> Monet, averaged with the photo term "
+                       "(FastCUT's default: off).", group="loss")
+    nce_layers: str = _f("auto", "CUT/FastCUT generator layers PatchNCE compares, comma separated. auto: ResNet: "
+                         "the padded input, both downsampling convs, residual blocks 1 and 5 (indices 0,4,7,10,14 "
+                         "of its layer sequence, the reference's 0,4,8,12,16); U-Net: the input and encoder "
+                         "blocks 1-4 (0 = input, k = encoder block k).", group="loss")
+    nce_patches: int = _f(256, "CUT/FastCUT patch locations sampled per layer and image.", group="loss")
+    nce_temperature: float = _f(0.07, "CUT/FastCUT PatchNCE softmax temperature.", group="loss")
+    nce_dim: int = _f(256, "CUT/FastCUT projection head width (2-layer MLP, L2-normalised output).", group="loss")
+    flip_equivariance: bool = _f(False, "CUT/FastCUT: translate a mirrored input half the time and compare "
+                                 "features mirrored back (FastCUT's default: on).", group="loss")
 
     # --- optimisation ---
     epochs: int = _f(5, "Number of passes over the training set.")
     steps: int = _f(0, "If > 0, bound the run by optimizer steps instead of epochs.")
-    epoch_size: int = _f(0, "CycleGAN: samples per epoch (0 = size of the Monet set).")
+    epoch_size: int = _f(0, "Translation models: (photo, painting) pairs per epoch, each domain drawn in shuffled "
+                         "passes (0 = the 300 paintings; 7038 = every photo once an epoch).")
+    flip: bool = _f(True, "Translation models: mirror each training image with probability 1/2.", group="data")
+    jitter: float = _f(286 / 256, "Translation models: resize each training image to jitter x the size, then "
+                       "crop a random size x size window (the paper's 286 -> 256; 1 = off).", group="data")
     batch_size: int = _f(64, "Images per micro-batch.")
     accumulation_steps: int = _f(1, "Micro-batches whose gradients are summed per optimizer step.")
     lr_g: float = _f(2e-4, "Generator learning rate (Adam).")
@@ -106,8 +130,8 @@ class TrainConfig:
                 problems.append(f"{f.name}={getattr(self, f.name)!r}: choose one of {', '.join(choices)}")
         if self.model == "dcgan" and self.image_size not in (28, 32, 64, 128, 256):
             problems.append(f"image_size={self.image_size}: DCGAN supports 28, 32, 64, 128 or 256")
-        if self.model == "cyclegan" and (self.image_size < 32 or self.image_size % 4):
-            problems.append(f"image_size={self.image_size}: CycleGAN needs a multiple of 4, at least 32")
+        if self.model in TRANSLATION_MODELS:
+            problems += self._translation_problems()
         for name in ("batch_size", "accumulation_steps", "latent_dim", "sample_every", "checkpoint_every",
                      "num_samples", "ngf", "ndf", "mlp_hidden"):
             if getattr(self, name) < 1:
@@ -123,6 +147,37 @@ class TrainConfig:
         if not 0 <= self.label_smoothing < 0.5:
             problems.append(f"label_smoothing={self.label_smoothing}: must be in [0, 0.5)")
         return problems
+
+
+    def _translation_problems(self) -> list[str]:
+        problems = []
+        if self.image_size < 32 or self.image_size % 4:
+            problems.append(f"image_size={self.image_size}: translation models need a multiple of 4, at least 32")
+        if self.generator == "unet" and self.image_size & (self.image_size - 1):
+            problems.append(f"image_size={self.image_size}: the U-Net generator needs a power of 2 (64, 128, 256)")
+        if not 1 <= self.jitter <= 2:
+            problems.append(f"jitter={self.jitter}: must be between 1 (off) and 2")
+        if self.model != "cyclegan":
+            if self.nce_layers != "auto" and not all(p.strip().isdigit() for p in self.nce_layers.split(",")):
+                problems.append(f"nce_layers={self.nce_layers!r}: auto, or comma-separated layer indices")
+            for name in ("nce_patches", "nce_dim"):
+                if getattr(self, name) < 1:
+                    problems.append(f"{name}={getattr(self, name)}: must be at least 1")
+            if not self.nce_temperature > 0:
+                problems.append(f"nce_temperature={self.nce_temperature}: must be above 0")
+        return problems
+
+
+# CUT and FastCUT are one model with different defaults (Park et al. 2020, the reference's --CUT_mode):
+# these sit between the dataclass defaults and a preset.
+MODEL_DEFAULTS = {
+    "fastcut": {"lambda_nce": 10.0, "nce_idt": False, "flip_equivariance": True},
+}
+
+
+def model_defaults(model: str) -> dict:
+    """TrainConfig's defaults for one model: the dataclass defaults with MODEL_DEFAULTS applied."""
+    return {**TrainConfig().to_dict(), **MODEL_DEFAULTS.get(model, {}), "model": model}
 
 
 def config_fields() -> list[dataclasses.Field]:
@@ -150,6 +205,7 @@ def build_config(overrides: dict | None = None, preset: str | None = None) -> Tr
         values.update(presets[preset]["values"])
         values["preset"] = preset
     values.update(overrides)
+    values = {**MODEL_DEFAULTS.get(values.get("model", TrainConfig.model), {}), **values}
     unknown = set(values) - {f.name for f in config_fields()}
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")

@@ -17,7 +17,7 @@ import torch
 import torchvision.utils as vutils
 
 from gan_core import checkpoint, distributed
-from gan_core.config import TrainConfig, default_data_path
+from gan_core.config import TRANSLATION_MODELS, TrainConfig, default_data_path
 from gan_core.device import bf16_supported, select_device
 from gan_core.events import Control, emit
 from gan_core.models import build_model
@@ -87,7 +87,7 @@ class Trainer:
             data = load_training_images(cfg, self.callbacks)
         self.model = build_model(cfg, data.channels, self.device)
         self.model.distribute(dist.rank, dist.world_size)
-        train_set = data if cfg.model == "cyclegan" else data.select(cfg.domain)
+        train_set = data if cfg.model in TRANSLATION_MODELS else data.select(cfg.domain)
         self.model.attach_data(train_set)
         if dist.is_main:
             self.run = create_run(run_path.parent, run_path.name)

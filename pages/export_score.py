@@ -10,6 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from gan_core.export import export_zip
+from gan_core.export_options import (DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, RESOLUTIONS, SUBSAMPLINGS,
+                                     TTAS, is_translation_model)
 from gan_core.export_validate import MAX_COUNT, MIN_SUBMISSION
 from gan_core.metrics import append_score, default_reference, evaluate
 from studio.jobs import JobBusyError, registry
@@ -19,6 +21,9 @@ POLL_S = 1.0
 QUICK_IMAGES = 500
 PAIRS_PER_ROW = 4
 PAIR_IMAGE_PX = 96
+RESOLUTION_LABELS = {"native": "Native: translate at 256 px", "training": "Training size, then resize to 256"}
+TTA_LABELS = {"none": "None", "flip": "Flip: mean with the mirrored photo's"}
+SUBSAMPLING_LABELS = {"444": "4:4:4 (full colour)", "420": "4:2:0 (half colour, smaller)"}
 
 
 def latest_job(kind: str, run_path: Path):
@@ -72,6 +77,40 @@ def score_and_record(run_path: Path, zip_path: Path, reference: Path, max_images
     result.update({k: details.get(k) for k in ("step", "checkpoint", "seed")})
     append_score(run_path, result)
     return result
+
+
+def export_options_form(translation: bool) -> dict:
+    """The export's options as export_zip arguments: resolution and TTA only for translation runs."""
+    columns = st.columns(4 if translation else 2)
+    options = {}
+    if translation:
+        options["resolution"] = columns[-4].selectbox(
+            "Resolution", RESOLUTIONS, RESOLUTIONS.index(DEFAULT_RESOLUTION), format_func=RESOLUTION_LABELS.get,
+            help="The generator is fully convolutional: it can translate the 256 px photos directly, or at "
+                 "the size it was trained at, the result then upsampled (antialiased bicubic).")
+        options["tta"] = columns[-3].selectbox(
+            "Test-time augmentation", TTAS, TTAS.index(DEFAULT_TTA), format_func=TTA_LABELS.get,
+            help="Flip averages each translation with the mirrored translation of the mirrored photo: "
+                 "twice the work.")
+    subsamplings = list(SUBSAMPLINGS)
+    options["subsampling"] = columns[-2].selectbox(
+        "JPEG chroma subsampling", subsamplings, subsamplings.index(DEFAULT_SUBSAMPLING),
+        format_func=SUBSAMPLING_LABELS.get)
+    options["fp32"] = columns[-1].toggle("fp32 inference", help="Otherwise bf16 autocast where the device "
+                                         "supports it: faster, within about 1 level of 255.")
+    return options
+
+
+def options_summary(details: dict) -> str:
+    """How an export manifest says the images were made (older manifests say less)."""
+    parts = []
+    if details.get("source") == "photo translations" and "resolution" in details:
+        parts += [f"{details['resolution']} resolution", f"TTA {details['tta']}"]
+    if "subsampling" in details:
+        parts.append(f"JPEG {':'.join(details['subsampling'])} q{details['quality']}")
+    if "bf16" in details:
+        parts.append("bf16" if details["bf16"] else "fp32")
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def reference_paintings() -> Path | None:
@@ -136,12 +175,13 @@ with st.form("export_form"):
     count = left.number_input("Images", 1, MAX_COUNT, MIN_SUBMISSION, step=500,
                               help=f"The competition accepts {MIN_SUBMISSION:,} to {MAX_COUNT:,}.")
     seed = right.number_input("Seed", 0, 2 ** 31 - 1, 0, help="Noise models: the z of `gan_core sample` for this "
-                              "seed. CycleGAN translates the photo set and ignores it.")
+                              "seed. Translation runs translate the photo set and ignore it.")
+    options = export_options_form(is_translation_model(run.config().get("model")))
     st.caption(f"Writes `{zip_path}` (replacing any earlier export), validates it, and records a manifest.")
     if st.form_submit_button("Export", icon=":material/ios_share:", type="primary"):
         start_job("export", f"Export {count:,} images from {run.id}/{checkpoint.name}",
-                  partial(export_zip, run.path, count=count, out=zip_path, seed=seed, checkpoint=checkpoint),
-                  run.path)
+                  partial(export_zip, run.path, count=count, out=zip_path, seed=seed, checkpoint=checkpoint,
+                          **options), run.path)
 job_panel("export", run.path)
 
 export_job = latest_job("export", run.path)
@@ -153,7 +193,7 @@ if zip_path.exists() and not export_running:
     made = local_time(zip_path.stat().st_mtime)
     details = export_manifest(zip_path)
     holds = (f"{details['count']:,} images from step {details.get('step')} (`{Path(details['checkpoint']).name}`, "
-             f"seed {details['seed']})" if details else "An export")
+             f"seed {details['seed']}{options_summary(details)})" if details else "An export")
     st.caption(f"{holds}, made {made}. The file is read from disk only when you click.")
 
 st.header("Score", divider="gray")

@@ -5,6 +5,8 @@ import random
 from pathlib import Path
 
 import streamlit as st
+
+from gan_core.config import MODELS
 import torch
 import torchvision.utils as vutils
 from PIL import Image
@@ -129,16 +131,21 @@ def chosen_photo(image_size: int, channels: int) -> tuple[torch.Tensor, str] | N
     return photos.images[index], photos.names[index]
 
 
-def cyclegan_explorer(model, run_id: str) -> None:
+def translation_explorer(model, run_id: str) -> None:
+    """A photo and its translation; CycleGAN also shows the photo reconstructed from it."""
     cfg, channels = model.cfg, model.channels
     picked = chosen_photo(cfg.image_size, channels)
     if picked is None:
         return
     pixels, name = picked
     photo = to_model_range(pixels[None], model.device)
-    monet, reconstructed = model.cycle(photo)
-    images = {"Photo": photo.cpu(), "Monet-style": monet.cpu(), "Reconstructed photo": reconstructed.cpu()}
-    for column, (title, image) in zip(st.columns(3), images.items()):
+    images = {"Photo": photo.cpu()}
+    if hasattr(model, "cycle"):
+        monet, reconstructed = model.cycle(photo)
+        images.update({"Monet-style": monet.cpu(), "Reconstructed photo": reconstructed.cpu()})
+    else:
+        images["Monet-style"] = model.translate(photo).cpu()
+    for column, (title, image) in zip(st.columns(len(images)), images.items()):
         column.image(enlarged(to_pil(image)), caption=title, width="stretch")
     translated = to_pil(images["Monet-style"])
     st.download_button("Download the Monet-style PNG", png_bytes(translated),
@@ -147,7 +154,7 @@ def cyclegan_explorer(model, run_id: str) -> None:
 
 
 st.title("Latent explorer")
-run = run_picker("Run", models=("mlp", "dcgan", "cyclegan"), key="latent_run")
+run = run_picker("Run", models=MODELS, key="latent_run")
 checkpoint = checkpoint_picker(run, key="latent_checkpoint") if run else None
 if checkpoint is None:
     st.stop()
@@ -155,7 +162,7 @@ mtime = checkpoint.stat().st_mtime
 model, meta = cached_model(str(checkpoint), mtime)
 weights = "EMA generator" if model.ema else "generator (the run kept no EMA)"
 st.caption(f"`{run.id}` · {meta['config'].model} · step {meta.get('step', '?')} · {weights} · {model.device}")
-if meta["config"].model == "cyclegan":
-    cyclegan_explorer(model, run.id)
+if hasattr(model, "translate"):
+    translation_explorer(model, run.id)
 else:
     noise_explorer(model, checkpoint, mtime, run.id)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from gan_core.config import TRANSLATION_MODELS
 from gan_core.runs import Run
 from studio import charts, training
 from studio.jobs import Job, JobBusyError, registry
@@ -127,8 +128,11 @@ def _charts_and_samples(run: Run, rows: list[dict]) -> None:
 
 
 def _sample_caption(run: Run, step: int) -> str:
-    if run.config().get("model") == "cyclegan":
+    model = run.config().get("model")
+    if model == "cyclegan":
         return f"fixed photos → Monet → reconstructed photo, step {step}"
+    if model in TRANSLATION_MODELS:
+        return f"fixed photos → Monet, step {step}"
     return f"fixed-noise samples, step {step}"
 
 

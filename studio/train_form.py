@@ -6,36 +6,41 @@ import math
 
 import streamlit as st
 
-from gan_core.config import MODELS, TrainConfig, build_config, config_fields, list_presets
+from gan_core.config import MODELS, TRANSLATION_MODELS, TrainConfig, build_config, config_fields, list_presets, model_defaults
 
 GROUPS = {"data": "Data", "model": "Model", "loss": "Loss", "training": "Optimisation", "run": "Run & outputs"}
 # Chosen outside the form (they change which fields are shown) or set by the studio itself.
 OUTSIDE_FORM = {"preset", "model", "runs_dir"}
 NOISE = ("mlp", "dcgan")
+CONV = ("dcgan",) + TRANSLATION_MODELS
+CUT = ("cut", "fastcut")
 # Fields that only mean something for some models; the rest apply to all.
 ONLY_FOR = {
-    "domain": NOISE, "latent_dim": NOISE, "mlp_hidden": ("mlp",), "ngf": ("dcgan", "cyclegan"),
-    "ndf": ("dcgan", "cyclegan"), "d_head": ("dcgan",), "n_blocks": ("cyclegan",), "loss": NOISE,
-    "label_smoothing": NOISE, "lambda_cycle": ("cyclegan",), "lambda_identity": ("cyclegan",),
-    "pool_size": ("cyclegan",), "epoch_size": ("cyclegan",),
+    "domain": NOISE, "latent_dim": NOISE, "mlp_hidden": ("mlp",), "ngf": CONV, "ndf": CONV, "d_head": ("dcgan",),
+    "loss": NOISE, "label_smoothing": NOISE, "lambda_cycle": ("cyclegan",), "lambda_identity": ("cyclegan",),
+    "pool_size": ("cyclegan",),
+    **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "upsample", "epoch_size", "flip", "jitter")},
+    **{name: CUT for name in ("lambda_gan", "lambda_nce", "nce_idt", "nce_layers", "nce_patches",
+                              "nce_temperature", "nce_dim", "flip_equivariance")},
 }
 
 
 def preset_and_model() -> tuple[str, str, dict]:
     """Preset and model pickers (outside the form). Returns preset, model, and the defaults the
-    form starts from (dataclass defaults < preset)."""
+    form starts from (dataclass defaults < the model's defaults < preset)."""
     presets = list_presets()
     left, right = st.columns(2)
     preset = left.selectbox("Preset", [""] + list(presets), key="train_preset",
                             format_func=lambda p: p or "none (engine defaults)",
                             help="A preset fills the form's defaults; anything you change overrides it.")
-    defaults = TrainConfig().to_dict()
-    if preset:
-        defaults.update(presets[preset].get("values", {}))
-        if presets[preset].get("description"):
-            left.caption(presets[preset]["description"])
-    model = right.selectbox("Model", MODELS, index=MODELS.index(defaults["model"]), key=f"train_model_{preset}",
+    values = presets[preset].get("values", {}) if preset else {}
+    if preset and presets[preset].get("description"):
+        left.caption(presets[preset]["description"])
+    start = values.get("model", model_defaults("dcgan")["model"])
+    model = right.selectbox("Model", MODELS, index=MODELS.index(start), key=f"train_model_{preset}",
                             help=_help("model"))
+    # dataclass defaults < the model's own (FastCUT's) < preset
+    defaults = {**model_defaults(model), **{k: v for k, v in values.items() if k != "model"}}
     return preset, model, defaults
 
 

@@ -124,3 +124,20 @@ def test_shards_are_disjoint_and_cover_the_epoch():
     assert sorted(torch.cat(shards).tolist()) == sorted(order[:300].tolist())
     model.rank, model.world_size = 0, 1
     assert torch.equal(model.shard(order), order)
+
+
+def test_cut_on_two_processes_with_accumulation_stays_identical(competition_data, runs_dir, tmp_path):
+    script, dumps = dumping_launcher(tmp_path)
+    args = ["train", "--data", str(competition_data), "--model", "cut", "--image-size", "32", "--ngf", "4",
+            "--ndf", "4", "--n-blocks", "1", "--nce-patches", "8", "--nce-dim", "8", "--batch-size", "1",
+            "--accumulation-steps", "2", "--epoch-size", "8", "--steps", "2", "--diffaugment", "--device", "cpu",
+            "--runs-dir", str(runs_dir), "--run-id", "cut2"]
+    launch(args, nproc=2, script=script)
+    run = Run(runs_dir / "cut2")
+    assert [r["step"] for r in run.metrics()] == [1, 2]
+    rank0, rank1 = (torch.load(dumps / f"rank{r}.pt") for r in (0, 1))
+    saved = generator(run)
+    for name, weight in rank1["params"].items():
+        assert torch.equal(weight, rank0["params"][name]) and torch.equal(weight, saved[name]), name
+    heads = checkpoint.load(run.latest_checkpoint())["state"]["nets"]["F"]
+    assert heads and all(torch.isfinite(v).all() for v in heads.values())

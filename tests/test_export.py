@@ -130,6 +130,7 @@ class Collapsed:
     """A collapsed generator: every image of a batch is the same; a new one per call unless `fully`."""
     cfg = SimpleNamespace(latent_dim=4)
     device = torch.device("cpu")
+    meta = {"path": "x", "step": 0, "config": SimpleNamespace(model="dcgan", image_size=8)}
 
     def __init__(self, fully: bool):
         self.fully, self.calls = fully, 0
@@ -140,12 +141,12 @@ class Collapsed:
 
 
 def test_repeated_images_are_skipped_then_refused(tiny_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(export, "load_model", lambda *a, **k: (Collapsed(fully=False), {"path": "x", "step": 0}))
+    monkeypatch.setattr(export, "load_model", lambda *a, **k: (Collapsed(fully=False), Collapsed.meta))
     report = export_zip(tiny_run.path, count=3, out=tmp_path / "ok.zip", batch_size=2)
     assert len(set(entries(report["path"]).values())) == 3 and report["validation"]["ok"]
     assert report["warnings"][-1] == "skipped 2 image(s) whose bytes repeated an earlier one"
 
-    monkeypatch.setattr(export, "load_model", lambda *a, **k: (Collapsed(fully=True), {"path": "x", "step": 0}))
+    monkeypatch.setattr(export, "load_model", lambda *a, **k: (Collapsed(fully=True), Collapsed.meta))
     with pytest.raises(ValueError, match=r"only 1 distinct images could be made for the 2 asked for \(3 repeats\)"):
         export_zip(tiny_run.path, count=2, out=tmp_path / "bad.zip", batch_size=2)
     assert not (tmp_path / "bad.zip").exists() and leftovers(tmp_path) == []

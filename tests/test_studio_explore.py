@@ -121,6 +121,8 @@ def test_export_then_score_a_dcgan_run(studio_env, trained_runs, tiny_data):
     at.selectbox(key="export_run").set_value("dcgan-tiny").run()
     assert not at.exception and [n.label for n in at.number_input] == ["Images", "Seed"]
     assert at.number_input[0].value == 7000 and "Export images.zip first" in texts(at.info)
+    # A noise run: no resolution or TTA to choose, only the JPEG's subsampling and the precision.
+    assert [s.label for s in at.selectbox][2:] == ["JPEG chroma subsampling"] and len(at.toggle) == 1
 
     zip_path = trained_runs / "dcgan-tiny" / "exports" / "images.zip"
     at.number_input[0].set_value(12)
@@ -129,7 +131,7 @@ def test_export_then_score_a_dcgan_run(studio_env, trained_runs, tiny_data):
     wait_for(lambda: zip_path.exists())
     at.run()
     assert not at.exception and "valid" in texts(at.success) and len(at.download_button) == 1
-    assert "12 images from step 2" in texts(at.caption)
+    assert "12 images from step 2" in texts(at.caption) and "JPEG 4:2:0 q95" in texts(at.caption)
 
     scores = trained_runs / "dcgan-tiny" / "scores.jsonl"
     at.checkbox[0].check()
@@ -144,6 +146,27 @@ def test_export_then_score_a_dcgan_run(studio_env, trained_runs, tiny_data):
     assert labels[1].startswith("KID (estimate) ± ")
     assert at.dataframe[0].value["scored"].tolist() == ["estimate: 6 images"]
     assert len(at.image) == 6  # the memorisation gallery: one generated/painting pair per scored image
+
+
+def test_export_a_cyclegan_run_with_its_options(studio_env, trained_runs, tiny_data):
+    studio_env(data=tiny_data, runs=trained_runs)
+    at = page("export_score").run()
+    at.selectbox(key="export_run").set_value("cyclegan-tiny").run()
+    assert not at.exception
+    choices = {s.label: s for s in at.selectbox}
+    assert {"Resolution", "Test-time augmentation", "JPEG chroma subsampling"} <= set(choices)
+    choices["Resolution"].set_value("native")
+    choices["Test-time augmentation"].set_value("flip")
+    choices["JPEG chroma subsampling"].set_value("444")
+    at.toggle[0].set_value(True)
+    at.number_input[0].set_value(12)
+    next(b for b in at.button if b.label == "Export").click().run()
+    assert not at.exception
+    zip_path = trained_runs / "cyclegan-tiny" / "exports" / "images.zip"
+    wait_for(lambda: zip_path.exists())
+    at.run()
+    assert not at.exception and "valid" in texts(at.success)
+    assert "native resolution, TTA flip, JPEG 4:4:4 q95, fp32" in texts(at.caption)
 
 
 def wait_for(condition, timeout: float = 120) -> None:

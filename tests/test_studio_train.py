@@ -112,3 +112,19 @@ def test_a_launch_that_fails_before_its_first_step_says_why(studio):
     assert "failed before its first step: ValueError: batch_size=64 is larger than the 24 training images" in \
         " ".join(e.value for e in at.error)
     assert "Traceback" not in texts(at)
+
+
+def test_cut_preset_fills_the_form_with_its_own_fields(studio):
+    at = open_page("train")
+    widget(at.selectbox, "Preset").set_value("fastcut-cpu-preview").run()
+    assert_no_exception(at)
+    assert at.selectbox(key="train_model_fastcut-cpu-preview").value == "fastcut"
+    labels = {w.label: w.value for kind in (at.selectbox, at.number_input, at.checkbox, at.text_input) for w in kind}
+    assert labels[field_label("generator")] == "unet" and labels[field_label("upsample")] == "resize"
+    assert labels[field_label("lambda_nce")] == 10.0 and labels[field_label("nce_idt")] is False
+    assert field_label("lambda_cycle") not in labels and field_label("latent_dim") not in labels
+    # FastCUT's own defaults apply without a preset too.
+    widget(at.selectbox, "Preset").set_value("").run()
+    at.selectbox(key="train_model_").set_value("fastcut").run()
+    labels = {w.label: w.value for w in at.number_input}
+    assert labels[field_label("lambda_nce")] == 10.0

@@ -36,6 +36,23 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                                 help=help_text)
 
 
+def add_photo_options(parser: argparse.ArgumentParser, native_size: str, none_by_default: bool = False) -> None:
+    """--resolution, --tta and --subsampling, defaulting to gan_core.export_options' defaults
+    (resolution and tta to None with none_by_default: the command picks per model kind)."""
+    from gan_core.export_options import (DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, RESOLUTIONS,
+                                         SUBSAMPLINGS, TTAS)
+
+    parser.add_argument("--resolution", choices=RESOLUTIONS, default=None if none_by_default else DEFAULT_RESOLUTION,
+                        help=f"translation models: 'native' loads and translates the photos at {native_size}, "
+                             f"'training' at the run's image_size, then resizes (default: {DEFAULT_RESOLUTION})")
+    parser.add_argument("--tta", choices=TTAS, default=None if none_by_default else DEFAULT_TTA,
+                        help=f"translation models: 'flip' averages each translation with the mirrored translation "
+                             f"of the mirrored photo (twice the work; default: {DEFAULT_TTA})")
+    parser.add_argument("--subsampling", choices=tuple(SUBSAMPLINGS), default=DEFAULT_SUBSAMPLING,
+                        help=f"JPEG chroma subsampling: 444 keeps full colour resolution, 420 halves it "
+                             f"(default: {DEFAULT_SUBSAMPLING})")
+
+
 def explicit_config_values(args: argparse.Namespace) -> dict:
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     return {k: v for k, v in vars(args).items() if k in names and v is not None}

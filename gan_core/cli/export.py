@@ -1,6 +1,7 @@
 """`python -m gan_core export --run DIR --count 7000 --out images.zip`: the competition submission."""
 from __future__ import annotations
 
+from gan_core.cli.common import add_photo_options
 
 
 def register(sub) -> None:
@@ -14,6 +15,9 @@ def register(sub) -> None:
     p.add_argument("--quality", type=int, default=95, help="JPEG quality, 1 to 100")
     p.add_argument("--batch-size", type=int, default=64, help="images generated at a time")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    p.add_argument("--fp32", action="store_true", help="fp32 inference (default: bf16 autocast where the device "
+                                                       "supports it, within about 1 level of 255 and faster)")
+    add_photo_options(p, "256 px", none_by_default=True)
     p.add_argument("--runs-dir", default=None)
     p.set_defaults(func=run)
 
@@ -27,7 +31,8 @@ def run(args) -> int:
     with cli_job("export") as (callbacks, control):
         report = export_zip(open_run(args.run, args.runs_dir), count=args.count, out=args.out, seed=args.seed,
                             checkpoint=args.checkpoint, quality=args.quality, batch_size=args.batch_size,
-                            callbacks=callbacks, control=control, device=args.device)
+                            callbacks=callbacks, control=control, device=args.device, fp32=args.fp32,
+                            resolution=args.resolution, tta=args.tta, subsampling=args.subsampling)
     print(ValidationReport(**report["validation"]).summary())
     print(f"wrote {report['count']:,} images from step {report['step']} in {report['seconds']:.1f} s "
           f"(manifest {report['manifest']})")

@@ -14,6 +14,8 @@ _REGISTRY = {
     "mlp": "gan_core.models.noise_gan:NoiseGAN",
     "dcgan": "gan_core.models.noise_gan:NoiseGAN",
     "cyclegan": "gan_core.models.cyclegan:CycleGAN",
+    "cut": "gan_core.models.cut:CUT",
+    "fastcut": "gan_core.models.cut:CUT",
 }
 
 

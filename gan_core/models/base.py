@@ -107,6 +107,19 @@ class GANModel:
             if attribute_is_net:
                 setattr(self, name, wrapped)
 
+    def average_gradients(self, *modules: nn.Module) -> None:
+        """All-reduce the gradients of bare (unwrapped) modules over the processes. For networks whose
+        forward passes all come before their backward passes (a G forwarded in the D step, its
+        backward in the G step), which DistributedDataParallel can only sync for one micro-batch."""
+        if self.world_size == 1:
+            return
+        grads = [p.grad for m in modules for p in m.parameters() if p.grad is not None]
+        flat = torch.cat([g.flatten() for g in grads])
+        torch.distributed.all_reduce(flat)
+        flat /= self.world_size
+        for g, part in zip(grads, flat.split([g.numel() for g in grads])):
+            g.copy_(part.view_as(g))
+
     def shard(self, order: torch.Tensor) -> torch.Tensor:
         """This process's part of an epoch's order, as DistributedSampler(drop_last=True) takes it:
         every world_size-th index from rank on, the remainder dropped."""

@@ -1,0 +1,63 @@
+"""How photos become Monet JPEGs, for `export` and `translate` alike: the choices and their defaults,
+kept here as the one place to change them when measurements say so.
+
+resolution (translation models): "training" translates at the run's image_size and resizes the
+  result to the output size; "native" loads the photos at the output size (256 px for the
+  competition, the photos' own size) and translates them there. The generators are fully
+  convolutional, so a model trained at 128 px runs at 256 px, but sees its features at half scale.
+tta (translation models): "flip" averages a photo's translation with the un-mirrored translation of
+  its mirror image, in float before quantising; "none" translates once.
+subsampling (every JPEG): "444" keeps the colour at full resolution, "420" halves it both ways.
+"""
+from __future__ import annotations
+
+RESOLUTIONS = ("native", "training")
+TTAS = ("none", "flip")
+SUBSAMPLINGS = {"444": 0, "420": 2}  # PIL's `subsampling` argument
+
+DEFAULT_RESOLUTION = "training"
+DEFAULT_TTA = "none"
+DEFAULT_SUBSAMPLING = "420"  # what PIL does unasked at quality 95: every export made before this option
+JPEG_QUALITY = 95
+SIZE_MULTIPLE = 32  # translation models take photos whose size is a multiple of this
+
+
+def check_choice(name: str, value: str, choices) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} {value!r}: choose one of {', '.join(choices)}")
+    return value
+
+
+def jpeg_options(quality: int, subsampling: str) -> dict:
+    """Keyword arguments for PIL's JPEG save."""
+    return {"quality": quality, "subsampling": SUBSAMPLINGS[check_choice("subsampling", subsampling, SUBSAMPLINGS)]}
+
+
+def translation_size(resolution: str, image_size: int, out_size: int) -> int:
+    """The size photos are loaded and translated at, for output images of out_size pixels."""
+    if check_choice("resolution", resolution, RESOLUTIONS) == "training":
+        return image_size
+    if out_size % SIZE_MULTIPLE:
+        raise ValueError(f"resolution 'native' translates at the output size, which must be a multiple of "
+                         f"{SIZE_MULTIPLE} (got {out_size}): choose another size or resolution 'training'")
+    return out_size
+
+
+def noise_model_options(model_name: str, resolution: str | None, tta: str | None) -> tuple[str, str]:
+    """Noise GANs generate at their image_size and are resized: resolution 'training', no TTA.
+    Other choices mean nothing for them and are refused."""
+    for name, value, only in (("resolution", resolution, "training"), ("tta", tta, "none")):
+        if value not in (None, only):
+            raise ValueError(f"{name} {value!r} applies only to translation models (CycleGAN, CUT): a "
+                             f"{model_name} run samples noise, so leave {name} at {only!r}")
+    return "training", "none"
+
+
+def is_translation_model(name: str | None) -> bool:
+    """Whether a run's config.model translates photos (has `translate`), without loading a checkpoint."""
+    from gan_core.models import model_class
+
+    try:
+        return hasattr(model_class(name), "translate")
+    except (ValueError, ImportError):
+        return False

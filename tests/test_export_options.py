@@ -1,0 +1,183 @@
+"""Export and translate options (gan_core.export_options) on a tiny CycleGAN trained 4 steps at 64 px:
+resolution native/training, flip TTA, JPEG chroma subsampling 4:4:4/4:2:0, fp32; noise models
+refuse what means nothing for them."""
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, JpegImagePlugin
+
+from gan_core import export, models
+from gan_core.cli import main
+from gan_core.config import build_config
+from gan_core.export import encode_jpeg, export_zip
+from gan_core.export_options import DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, jpeg_options
+from gan_core.models import load_model
+from gan_core.translate import translate_batch
+from gan_core.trainer import train
+from test_cyclegan import tiny_config
+
+PHOTOS, COUNT = 12, 20  # 12 photos, then 8 mirrored ones
+
+
+@pytest.fixture(scope="module")
+def small_data(competition_data, tmp_path_factory):
+    data = tmp_path_factory.mktemp("competition")
+    for domain, n in (("monet_jpg", 8), ("photo_jpg", PHOTOS)):
+        (data / domain).mkdir()
+        for path in sorted((competition_data / domain).glob("*.jpg"))[:n]:
+            shutil.copy(path, data / domain / path.name)
+    return data
+
+
+@pytest.fixture(scope="module")
+def runs(small_data, tmp_path_factory):
+    """(CycleGAN run at 64 px, DCGAN run at 32 px), with a cache of their own for the module."""
+    runs_dir = tmp_path_factory.mktemp("runs")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GAN_STUDIO_CACHE", str(tmp_path_factory.mktemp("cache")))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # tiny networks: a second thread on busy shared cores only costs
+        cyclegan = train(tiny_config(small_data, runs_dir, "cyc", epochs=1, decay_epochs=0))
+        dcgan = train(build_config(dict(data=str(small_data), model="dcgan", image_size=32, ngf=8, ndf=8,
+                                        batch_size=4, steps=1, runs_dir=str(runs_dir), run_id="dc", device="cpu")))
+        yield cyclegan, dcgan
+        torch.set_num_threads(threads)
+
+
+class Recording:
+    """A model whose translate() notes the size of what it is given."""
+
+    def __init__(self, model):
+        self.model, self.sizes = model, []
+
+    def __getattr__(self, name):
+        return getattr(self.model, name)
+
+    def translate(self, x):
+        self.sizes.append(x.shape[-1])
+        return self.model.translate(x)
+
+
+@pytest.fixture
+def recorded(monkeypatch):
+    """Every model loaded (by export or translate) is a Recording; the list holds them."""
+    loaded, real = [], models.load_model
+
+    def load(*args, **kwargs):
+        model, meta = real(*args, **kwargs)
+        loaded.append(Recording(model))
+        return loaded[-1], meta
+    monkeypatch.setattr(export, "load_model", load)
+    monkeypatch.setattr(models, "load_model", load)
+    return loaded
+
+
+def entries(path) -> list[bytes]:
+    with zipfile.ZipFile(path) as archive:
+        return [archive.read(name) for name in archive.namelist()]
+
+
+def sampling(data: bytes) -> int:
+    with Image.open(io.BytesIO(data)) as image:
+        return JpegImagePlugin.get_sampling(image)
+
+
+def manifest(report) -> dict:
+    with open(report["manifest"]) as f:
+        return json.load(f)
+
+
+def test_defaults_are_todays_behaviour():
+    assert (DEFAULT_RESOLUTION, DEFAULT_TTA, DEFAULT_SUBSAMPLING) == ("training", "none", "420")
+    pixels = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    plain = io.BytesIO()
+    Image.fromarray(pixels).save(plain, "JPEG", quality=95)  # what exports did before the option: 4:2:0
+    assert encode_jpeg(pixels, jpeg_options(95, DEFAULT_SUBSAMPLING)) == plain.getvalue()
+    assert sampling(plain.getvalue()) == 2
+
+
+@pytest.mark.parametrize("options, size", [
+    (dict(resolution="native"), 256), (dict(resolution="training"), 64), (dict(tta="flip"), 64),
+    (dict(subsampling="444"), 64), (dict(subsampling="420"), 64), (dict(fp32=True), 64)])
+def test_every_option_writes_a_valid_zip(runs, recorded, tmp_path, options, size):
+    report = export_zip(runs[0].path, count=COUNT, out=tmp_path / "images.zip", batch_size=8, **options)
+    assert report["validation"]["ok"] and report["validation"]["count"] == COUNT  # 256x256 RGB JPEGs
+    assert set(recorded[0].sizes) == {size}
+    assert len(recorded[0].sizes) == 3 * (2 if options.get("tta") == "flip" else 1)  # 3 batches of 8
+    written = manifest(report)
+    expected = {"resolution": DEFAULT_RESOLUTION, "tta": DEFAULT_TTA, "subsampling": DEFAULT_SUBSAMPLING,
+                "fp32": False, "quality": 95, "image_size": 64, "inference_size": size, **options}
+    assert {k: written[k] for k in expected} == expected == {k: report["options"][k] for k in expected}
+    if options.get("fp32"):
+        assert written["bf16"] is False
+
+
+def test_444_and_420_really_differ(runs, tmp_path):
+    zips = {s: entries(export_zip(runs[0].path, count=COUNT, out=tmp_path / f"{s}.zip", subsampling=s)["path"])
+            for s in ("444", "420")}
+    assert {sampling(data) for data in zips["444"]} == {0} and {sampling(data) for data in zips["420"]} == {2}
+    assert sum(map(len, zips["444"])) > sum(map(len, zips["420"]))
+    default = export_zip(runs[0].path, count=COUNT, out=tmp_path / "default.zip")["path"]
+    assert entries(default) == zips["420"]
+
+
+def test_flip_tta_is_the_mean_of_the_two_translations(runs, tmp_path):
+    model, _ = load_model(runs[0].path)
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        flip = translate_batch(model, x, "flip")
+        once, mirrored = model.translate(x), model.translate(x.flip(-1)).flip(-1)
+        assert torch.allclose(flip, (once + mirrored) / 2, atol=1e-6)
+        assert torch.equal(translate_batch(model, x, "none"), once) and (flip - once).abs().max() > 1e-3
+    with_tta = entries(export_zip(runs[0].path, count=COUNT, out=tmp_path / "flip.zip", tta="flip")["path"])
+    without = entries(export_zip(runs[0].path, count=COUNT, out=tmp_path / "none.zip")["path"])
+    assert all(a != b for a, b in zip(with_tta, without))
+
+
+def test_cli_flags_reach_the_export_and_the_translation(runs, small_data, recorded, tmp_path, restore_signals):
+    out = tmp_path / "images.zip"
+    assert main(["export", "--run", str(runs[0].path), "--count", str(COUNT), "--out", str(out),
+                 "--resolution", "native", "--tta", "flip", "--subsampling", "444", "--fp32"]) == 0
+    written = json.loads(sorted((runs[0].path / "exports").glob("*.json"))[-1].read_text())
+    assert (written["resolution"], written["tta"], written["subsampling"], written["fp32"], written["bf16"]) == \
+           ("native", "flip", "444", True, False)
+    assert set(recorded[-1].sizes) == {256} and {sampling(data) for data in entries(out)} == {0}
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for path in sorted((small_data / "photo_jpg").glob("*.jpg"))[:2]:
+        shutil.copy(path, photos)
+    for resolution, size in (("native", 128), ("training", 64)):
+        assert main(["translate", "--run", str(runs[0].path), "--input", str(photos), "--size", "128",
+                     "--out", str(tmp_path / resolution), "--resolution", resolution, "--tta", "flip",
+                     "--subsampling", "444"]) == 0
+        assert set(recorded[-1].sizes) == {size} and len(recorded[-1].sizes) == 2  # one batch, twice for TTA
+        for path in (tmp_path / resolution).iterdir():
+            with Image.open(path) as image:
+                assert image.size == (128, 128) and JpegImagePlugin.get_sampling(image) == 0
+    assert main(["translate", "--run", str(runs[0].path), "--input", str(photos), "--out", str(tmp_path / "bad"),
+                 "--size", "100", "--resolution", "native"]) == 2
+
+
+def test_noise_models_take_subsampling_and_fp32_and_refuse_the_rest(runs, tmp_path):
+    dcgan = runs[1].path
+    report = export_zip(dcgan, count=COUNT, out=tmp_path / "dc.zip", subsampling="444", fp32=True)
+    assert report["validation"]["ok"] and {sampling(data) for data in entries(report["path"])} == {0}
+    written = manifest(report)
+    assert (written["resolution"], written["tta"], written["fp32"], written["bf16"]) == \
+           ("training", "none", True, False)
+    same = export_zip(dcgan, count=COUNT, out=tmp_path / "same.zip", resolution="training", tta="none")
+    assert same["validation"]["ok"]
+    for options in (dict(resolution="native"), dict(tta="flip")):
+        with pytest.raises(ValueError, match="applies only to translation models"):
+            export_zip(dcgan, count=COUNT, out=tmp_path / "no.zip", **options)
+    with pytest.raises(ValueError, match="subsampling '422': choose one of 444, 420"):
+        export_zip(dcgan, count=COUNT, out=tmp_path / "no.zip", subsampling="422")
+    assert not (tmp_path / "no.zip").exists()
