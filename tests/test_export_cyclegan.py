@@ -44,7 +44,7 @@ def decoded(path) -> list[np.ndarray]:
 
 def test_photos_then_mirrored_photos(cyclegan_run, tmp_path):
     run, photos = cyclegan_run
-    report = export_zip(run.path, count=PHOTOS + 3, out=tmp_path / "images.zip")
+    report = export_zip(run.path, count=PHOTOS + 3, out=tmp_path / "images.zip", resolution="training")
     assert report["validation"]["ok"] and report["count"] == PHOTOS + 3
     model, _ = load_model(run.path)
     x = to_model_range(photos.images, model.device)

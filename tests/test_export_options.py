@@ -94,8 +94,9 @@ def manifest(report) -> dict:
         return json.load(f)
 
 
-def test_defaults_are_todays_behaviour():
-    assert (DEFAULT_RESOLUTION, DEFAULT_TTA, DEFAULT_SUBSAMPLING) == ("training", "none", "420")
+def test_defaults_are_the_measured_ones():
+    # bench/RESULTS.md: native resolution scored FID 103.6 against 116.3, flip TTA 117.6.
+    assert (DEFAULT_RESOLUTION, DEFAULT_TTA) == ("native", "none")
     pixels = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     plain = io.BytesIO()
     Image.fromarray(pixels).save(plain, "JPEG", quality=95)  # what exports did before the option: 4:2:0
@@ -103,10 +104,11 @@ def test_defaults_are_todays_behaviour():
     assert sampling(plain.getvalue()) == 2
 
 
-@pytest.mark.parametrize("options, size", [
-    (dict(resolution="native"), 256), (dict(resolution="training"), 64), (dict(tta="flip"), 64),
-    (dict(subsampling="444"), 64), (dict(subsampling="420"), 64), (dict(fp32=True), 64)])
-def test_every_option_writes_a_valid_zip(runs, recorded, tmp_path, options, size):
+@pytest.mark.parametrize("options", [
+    dict(resolution="native"), dict(resolution="training"), dict(tta="flip"), dict(subsampling="444"),
+    dict(subsampling="420"), dict(fp32=True)])
+def test_every_option_writes_a_valid_zip(runs, recorded, tmp_path, options):
+    size = {"native": 256, "training": 64}[options.get("resolution", DEFAULT_RESOLUTION)]
     report = export_zip(runs[0].path, count=COUNT, out=tmp_path / "images.zip", batch_size=8, **options)
     assert report["validation"]["ok"] and report["validation"]["count"] == COUNT  # 256x256 RGB JPEGs
     assert set(recorded[0].sizes) == {size}
