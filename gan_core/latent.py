@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from gan_core.models.base import seeded_generator
+from gan_core.models.base import eval_mode, seeded_generator
 
 
 def latent_vectors(latent_dim: int, count: int, seed: int) -> torch.Tensor:
@@ -65,13 +65,9 @@ def principal_directions(model, components: int = 8, samples: int = 2000, seed: 
     _require_noise_model(model)
     G = model.generator()
     first_block = G.net[:3]  # both generators start with (linear|conv-transpose, batch norm, activation)
-    was_training = G.training
-    G.eval()
-    try:
+    with eval_mode(G):
         z = latent_vectors(model.cfg.latent_dim, samples, seed).to(model.device)
         acts = first_block(z.view(samples, -1, 1, 1) if _is_conv(G) else z).flatten(1)
-    finally:
-        G.train(was_training)
     acts = acts.float().cpu()
     z = z.cpu()
     acts = acts - acts.mean(0)

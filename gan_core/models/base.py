@@ -9,6 +9,7 @@ the batches the uninterrupted run would have seen, with no sampler state to save
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -35,6 +36,17 @@ def to_model_range(images_uint8: torch.Tensor, device: torch.device) -> torch.Te
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """[-1, 1] -> uint8 [0, 255] (computed in fp32, whatever the input's precision)."""
     return images.float().clamp(-1, 1).add(1).mul(127.5).round().to(torch.uint8)
+
+
+@contextlib.contextmanager
+def eval_mode(net: nn.Module):
+    """The net in eval mode for the block, then back to the mode it was in."""
+    was_training = net.training
+    net.eval()
+    try:
+        yield net
+    finally:
+        net.train(was_training)
 
 
 def random_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

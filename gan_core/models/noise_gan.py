@@ -12,7 +12,7 @@ import torch
 from gan_core.diffaugment import diff_augment
 from gan_core.ema import EMA
 from gan_core.losses import d_loss, g_loss
-from gan_core.models.base import GANModel, linear_decay, random_flip, seeded_generator, to_model_range
+from gan_core.models.base import GANModel, eval_mode, linear_decay, random_flip, seeded_generator, to_model_range
 from gan_core.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_core.networks.init import dcgan_init
 from gan_core.networks.mlp import MLPDiscriminator, MLPGenerator
@@ -137,13 +137,8 @@ class NoiseGAN(GANModel):
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] from the EMA generator (or G), in eval mode."""
-        G = self.generator()
-        was_training = G.training
-        G.eval()
-        try:
+        with eval_mode(self.generator()) as G:
             return G(z.to(self.device)).float()
-        finally:
-            G.train(was_training)
 
     @torch.no_grad()
     def sample_grid(self):

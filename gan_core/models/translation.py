@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from gan_core.models.base import GANModel, linear_decay, random_flip, seeded_generator, to_model_range
+from gan_core.models.base import GANModel, eval_mode, linear_decay, random_flip, seeded_generator, to_model_range
 from gan_core.networks.resnet_generator import ResnetGenerator
 from gan_core.networks.unet_generator import UnetGenerator
 
@@ -102,12 +102,8 @@ class TranslationModel(GANModel):
     def _run(self, G, x: torch.Tensor) -> torch.Tensor:
         """Inference in the caller's precision: export and translate choose bf16 or fp32 themselves
         (the run's own --bf16 was a training setting)."""
-        was_training = G.training
-        G.eval()
-        try:
+        with eval_mode(G):
             return G(x.to(self.device)).float()
-        finally:
-            G.train(was_training)
 
     def translator(self):
         return self.ema.model if self.ema else self.nets[self.translator_name]
