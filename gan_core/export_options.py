@@ -51,13 +51,3 @@ def noise_model_options(model_name: str, resolution: str | None, tta: str | None
             raise ValueError(f"{name} {value!r} applies only to translation models (CycleGAN, CUT): a "
                              f"{model_name} run samples noise, so leave {name} at {only!r}")
     return "training", "none"
-
-
-def is_translation_model(name: str | None) -> bool:
-    """Whether a run's config.model translates photos (has `translate`), without loading a checkpoint."""
-    from gan_core.models import model_class
-
-    try:
-        return hasattr(model_class(name), "translate")
-    except (ValueError, ImportError):
-        return False

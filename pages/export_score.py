@@ -10,8 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from gan_core.export import export_zip
+from gan_core.config import TRANSLATION_MODELS
 from gan_core.export_options import (DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, RESOLUTIONS, SUBSAMPLINGS,
-                                     TTAS, is_translation_model)
+                                     TTAS)
 from gan_core.export_validate import MAX_COUNT, MIN_SUBMISSION
 from gan_core.metrics import append_score, default_reference, evaluate
 from studio.jobs import JobBusyError, registry
@@ -176,7 +177,7 @@ with st.form("export_form"):
                               help=f"The competition accepts {MIN_SUBMISSION:,} to {MAX_COUNT:,}.")
     seed = right.number_input("Seed", 0, 2 ** 31 - 1, 0, help="Noise models: the z of `gan_core sample` for this "
                               "seed. Translation runs translate the photo set and ignore it.")
-    options = export_options_form(is_translation_model(run.config().get("model")))
+    options = export_options_form(run.config().get("model") in TRANSLATION_MODELS)
     st.caption(f"Writes `{zip_path}` (replacing any earlier export), validates it, and records a manifest.")
     if st.form_submit_button("Export", icon=":material/ios_share:", type="primary"):
         start_job("export", f"Export {count:,} images from {run.id}/{checkpoint.name}",

@@ -110,11 +110,8 @@ class TranslationModel(GANModel):
 
     def translate(self, photos: torch.Tensor) -> torch.Tensor:
         """Photos in [-1, 1] -> Monet-style images in [-1, 1] (the EMA generator when kept). Any
-        size the generator takes: a multiple of `size_multiple()`."""
+        size the generator takes: a multiple of its `size_multiple`."""
         return self._run(self.translator(), photos)
-
-    def size_multiple(self) -> int:
-        return self.nets[self.translator_name].size_multiple
 
     # --- checkpoint state ---------------------------------------------------------------------
     def extra_state(self) -> dict:
