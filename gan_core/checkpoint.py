@@ -1,7 +1,8 @@
 """Checkpoints: one dict of state_dicts and plain values, written atomically, loaded safely.
 
-Written to a temporary file in the same directory, flushed to disk, then renamed over the
-target: a kill at any moment leaves either the old file or the new one, never half of one.
+Written through gan_core.atomic (a uniquely named temporary file in the same directory, flushed
+to disk, then renamed over the target): a kill at any moment leaves either the old file or the
+new one, never half of one.
 Loaded with weights_only=True, since users hand us checkpoint files.
 """
 from __future__ import annotations
@@ -11,21 +12,13 @@ from pathlib import Path
 
 import torch
 
+from gan_core import atomic
+
 
 def save_atomic(obj: dict, path: str | os.PathLike) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic.torch_save(obj, path)
 
 
 def load(path: str | os.PathLike, map_location="cpu") -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from gan_core import checkpoint
+from gan_core import atomic, checkpoint
 from gan_core.config import build_config, resume_config
 from gan_core.data import load_images
 from gan_core.device import select_device
@@ -190,11 +190,11 @@ def write_report(folder: Path, rows: list[dict], runs: dict[str, Run], grids: di
               "table": rows, "runs": {m: str(r.path.resolve()) for m, r in runs.items()},
               "gifs": {m: f"{m}_evolution.gif" for m in runs}, "grids": grids}
     write_json_atomic(folder / "report.json", report)
-    with open(folder / "report.csv", "w", newline="") as f:
+    with atomic.atomic_open(folder / "report.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    (folder / "report.md").write_text(markdown(report))
+    atomic.write_text(folder / "report.md", markdown(report))
 
 
 FORMATS = {"epochs": "{:.2f}", "train_s": "{:.1f}", "kid_mean": "{:.4f}", "kid_std": "{:.4f}",

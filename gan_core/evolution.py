@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from gan_core import atomic
 from gan_core.runs import Run
 
 CAPTION_HEIGHT = 14
@@ -47,7 +48,6 @@ def evolution_gif(run: Run | str | os.PathLike, out_path: str | os.PathLike | No
     durations = [frame_ms] * (len(frames) - 1) + [max(frame_ms, 1000)]
     out = Path(out_path) if out_path else run.path / "evolution.gif"
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.tmp{os.getpid()}.gif")  # written whole, then renamed: the studio may be reading
-    frames[0].save(tmp, save_all=True, append_images=frames[1:], duration=durations, loop=0)
-    tmp.replace(out)
-    return out
+    # Written whole, then renamed: the studio may be reading it.
+    return atomic.save_image(frames[0], out, format="GIF", save_all=True, append_images=frames[1:],
+                             duration=durations, loop=0)

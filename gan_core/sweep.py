@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from gan_core import atomic
 from gan_core.config import RESUME_MUTABLE, TrainConfig
 from gan_core.device import select_device
 from gan_core.events import CancelledError, Control, emit
@@ -153,9 +154,8 @@ class MonetKID:
 
 def _write_table(folder: Path, rows: dict[str, dict], order: list[str]) -> None:
     table = pd.DataFrame([rows[r] for r in order if r in rows], columns=COLUMNS)
-    tmp = folder / ".sweep.csv.tmp"
-    table.to_csv(tmp, index=False)
-    tmp.replace(folder / "sweep.csv")
+    with atomic.atomic_open(folder / "sweep.csv", "w", newline="") as f:
+        table.to_csv(f, index=False)
 
 
 def run_sweep(base_cfg: TrainConfig, batch_sizes, lrs, sweep_id: str, kid_samples: int = DEFAULT_KID_SAMPLES,

@@ -9,6 +9,8 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from gan_core import atomic
+
 MAX_MEMBERS = 50_000  # the competition zip holds about 7,400 files
 
 
@@ -27,16 +29,18 @@ def _member_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
-def check_archive(path: str | Path, max_bytes: int, max_members: int = MAX_MEMBERS) -> int:
+def check_archive(path: str | Path, max_bytes: int, max_members: int = MAX_MEMBERS, label: str | None = None) -> int:
     """Raise ArchiveError unless the zip at path is safe to read; returns its member count.
-    max_bytes bounds the total uncompressed size."""
+    max_bytes bounds the total uncompressed size; `label` names the archive in messages (default
+    its file name)."""
+    label = label or Path(path).name
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, OSError) as e:
-        raise ArchiveError(f"{Path(path).name} is not a readable zip archive ({e})") from e
+        raise ArchiveError(f"{label} is not a readable zip archive ({e})") from e
     if len(members) > max_members:
-        raise ArchiveError(f"{Path(path).name} has {len(members):,} members, more than the {max_members:,} allowed")
+        raise ArchiveError(f"{label} has {len(members):,} members, more than the {max_members:,} allowed")
     total = 0
     for info in members:
         problem = _member_problem(info)
@@ -59,8 +63,9 @@ def save_upload(source: BinaryIO, name: str, dest_dir: str | Path, max_bytes: in
     dest_dir = Path(dest_dir)
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / safe_name
-    partial = target.with_name(f".{safe_name}.part")
-    try:
+    atomic.remove_stale_temporaries(target, ".part")
+    # A unique temporary, checked before it is renamed: two uploads of one name never collide.
+    with atomic.atomic_path(target, suffix=".part") as partial:
         with open(partial, "wb") as out:
             copied = 0
             while chunk := source.read(1 << 20):
@@ -68,8 +73,5 @@ def save_upload(source: BinaryIO, name: str, dest_dir: str | Path, max_bytes: in
                 if copied > max_bytes:
                     raise ArchiveError(f"{name} is larger than {max_bytes / 2**20:,.0f} MiB")
                 out.write(chunk)
-        check_archive(partial, max_uncompressed_bytes)
-        partial.replace(target)
-    finally:
-        partial.unlink(missing_ok=True)
+        check_archive(partial, max_uncompressed_bytes, label=Path(name).name)
     return target

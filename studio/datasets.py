@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from gan_core.config import default_data_path
+from gan_core.image_files import is_image_name
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff"}
 ARCHIVE_SUFFIXES = {".zip", ".tfrec"}
 REPO = Path(__file__).resolve().parent.parent
 
@@ -18,9 +18,8 @@ def uploads_dir() -> Path:
 
 
 def _is_data_file(name: str) -> bool:
-    suffix = Path(name).suffix.lower()
     # MNIST raw IDX files: train-images-idx3-ubyte(.gz)
-    return suffix in IMAGE_SUFFIXES or suffix in ARCHIVE_SUFFIXES or "-ubyte" in name
+    return is_image_name(name) or Path(name).suffix.lower() in ARCHIVE_SUFFIXES or "-ubyte" in name
 
 
 def dataset_problem(path: str | os.PathLike) -> str | None:

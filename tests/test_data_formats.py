@@ -77,10 +77,29 @@ def channel_means(images) -> list[float]:
 
 # --- CRC-32C and protobuf ---
 
-def test_crc32c_matches_the_standard_check_value_and_batches_agree():
-    assert crc32c(b"123456789") == 0xE3069283
+def bitwise_crc32c(data: bytes) -> int:
+    """The textbook bit-at-a-time CRC-32C (reflected polynomial 0x82F63B78): an independent oracle."""
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def test_crc32c_matches_the_standard_check_value_and_an_independent_implementation():
+    assert crc32c(b"123456789") == 0xE3069283  # the CRC-32C check value (RFC 3720, B.4)
+    assert crc32c(bytes(32)) == 0x8A9136AA and crc32c(b"\xff" * 32) == 0x62A8AB43  # RFC 3720's test vectors
     payloads = [os.urandom(n) for n in (0, 1, 3, 4, 5, 255, 256, 257, 1000, 5000)]
-    assert crc32c_many(payloads).tolist() == [crc32c(p) for p in payloads]
+    expected = [bitwise_crc32c(p) for p in payloads]
+    assert [crc32c(p) for p in payloads] == expected
+    assert crc32c_many(payloads).tolist() == expected and crc32c_many(payloads).dtype == np.uint32
+    # TFRecord readers hand in memoryview slices of the file, not bytes
+    blob = b"".join(payloads)
+    offsets = np.cumsum([0] + [len(p) for p in payloads]).tolist()
+    views = [memoryview(blob)[a:b] for a, b in zip(offsets, offsets[1:])]
+    assert crc32c_many(views).tolist() == expected and crc32c(views[-1]) == expected[-1]
+    assert crc32c_many([]).tolist() == []
 
 
 def test_parse_example_reads_bytes_int64_and_float_features():

@@ -40,6 +40,11 @@ def run(args) -> int:
         print(f"inception score        {result['inception_score_mean']:.4f} ± {result['inception_score_std']:.4f}")
     print(f"reference              {result['reference']} ({result['n_reference']} images)")
     print(f"feature extractor      {result['feature_extractor']}")
+    for what, skipped in result["skipped"].items():
+        if skipped:
+            first = skipped[0]
+            print(f"skipped                {len(skipped)} unreadable {what} file(s), left out of the score; "
+                  f"first: {first['name']}: {first['reason']}")
     for pair in result["memorisation"][:3]:
         print(f"closest pair           {pair['generated']} ~ {pair['reference']} ({pair['distance']:.4f})")
     return 0

@@ -5,11 +5,17 @@
 
 The key hashes the format version, the dataset's location and every member's name, domain, size
 and mtime (for a zip: the archive's size and mtime, and each member's size and CRC). Both files are
-written under temporary names and renamed once complete, the sidecar last: an interrupted build
-never leaves a cache that looks valid.
+written under unique temporary names (gan_core.atomic) and renamed once complete, the sidecar last:
+an interrupted build never leaves a cache that looks valid.
+
+A build holds `.<stem>.lock` (filelock) from its first check to its last rename: a second builder
+of the same cache (another thread, tab or process) waits for the first and then reuses its result
+instead of decoding everything again. The lock dies with its process, so a killed build never
+blocks the next one; the next one removes the killed one's temporaries.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -18,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from filelock import FileLock, Timeout
 from numpy.lib.format import open_memmap
 
+from gan_core import atomic, locations
 from gan_core.data.decode import SkippedImage, decode_image
 from gan_core.data.errors import DatasetError
 from gan_core.data.layout import Dataset
@@ -39,8 +47,9 @@ class Cached:
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """The explicit argument, then $GAN_STUDIO_CACHE, then ~/.cache/monet-gan-studio."""
-    return Path(cache_dir or os.environ.get("GAN_STUDIO_CACHE") or Path.home() / ".cache" / "monet-gan-studio")
+    """The explicit argument, then $GAN_STUDIO_CACHE, then the platform's user cache folder
+    (~/.cache/monet-gan-studio on Linux; gan_core.locations)."""
+    return locations.cache_root(cache_dir)
 
 
 def dataset_key(dataset: Dataset) -> str:
@@ -74,16 +83,17 @@ def read_cache(root: Path, stem: str) -> Cached | None:
         return None
 
 
+def lock_path(root: Path, stem: str) -> Path:
+    return root / f".{stem}.lock"
+
+
 def _remove_abandoned(root: Path, stem: str) -> None:
-    """Temporary files of builds whose process is gone (killed mid-build)."""
-    for path in root.glob(f".{stem}.*.tmp*"):
-        pid = int(path.name.split(".")[2])
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+    """Temporary files of earlier builds of this cache (killed mid-build). Called with the cache's
+    lock held: no other builder of it is running, so every temporary of it is abandoned."""
+    lock = lock_path(root, stem).name
+    for path in root.glob(f".{glob.escape(stem)}.*"):
+        if path.name != lock:
             path.unlink(missing_ok=True)
-        except PermissionError:  # alive, another user's
-            pass
 
 
 def _decode_into(pixels: np.ndarray, dataset: Dataset, report: InspectionReport,
@@ -121,29 +131,48 @@ def _decode_into(pixels: np.ndarray, dataset: Dataset, report: InspectionReport,
 
 
 def build_cache(dataset: Dataset, image_size: int, channels: int, root: Path, callbacks=None) -> Cached:
-    """Decode every record into a new cache. When no image is usable, nothing is written and the
-    result is empty (its report says why)."""
+    """Decode every record into a new cache, or return the one another builder finished while this
+    one waited for its lock (emitting a "log" event while it waits). When no image is usable,
+    nothing is written and the result is empty (its report says why)."""
     stem = cache_stem(dataset_key(dataset), image_size, channels)
     root.mkdir(parents=True, exist_ok=True)
-    _remove_abandoned(root, stem)
-    temporary = {suffix: root / f".{stem}.{os.getpid()}.tmp{suffix}" for suffix in (".npy", ".exact.npy", ".json")}
+    lock = FileLock(lock_path(root, stem))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        emit(callbacks, "log", message=f"waiting for another build of the cache of {dataset.source} "
+                                       f"at {image_size}px to finish (lock {lock.lock_file})")
+        lock.acquire()
+    try:
+        if (built := read_cache(root, stem)) is not None:  # finished while this builder waited
+            return built
+        _remove_abandoned(root, stem)
+        return _build_locked(dataset, image_size, channels, root, stem, callbacks)
+    finally:
+        lock.release()
+
+
+def _build_locked(dataset: Dataset, image_size: int, channels: int, root: Path, stem: str, callbacks) -> Cached:
     report = InspectionReport(dataset.source, dataset.kind, image_size, channels,
                               counts={member.domain: 0 for member in dataset.members})
-    try:
-        pixels = open_memmap(temporary[".npy"], mode="w+", dtype=np.uint8,
+    target = root / f"{stem}.npy"
+    # Both temporaries are removed when the block ends, unless renamed into place; no fsync: a
+    # cache lost to a power cut is rebuilt (its sidecar, renamed last, is checked against it).
+    with atomic.temporary_path(target) as scratch, atomic.temporary_path(target) as exact:
+        pixels = open_memmap(scratch, mode="w+", dtype=np.uint8,
                              shape=(count_records(dataset), channels, image_size, image_size))
         names, domains = _decode_into(pixels, dataset, report, callbacks)
         if not names:
             return Cached(torch.empty((0, channels, image_size, image_size), dtype=torch.uint8), [], [], report)
-        array_file = temporary[".npy"]
+        array_file = scratch
         if len(names) < len(pixels):  # files were skipped: the .npy must hold exactly the usable rows
-            np.save(temporary[".exact.npy"], pixels[:len(names)])
-            array_file = temporary[".exact.npy"]
+            with open(exact, "wb") as f:
+                np.save(f, pixels[:len(names)])
+            array_file = exact
+        else:
+            pixels.flush()
+        del pixels  # unmapped before the rename
         meta = {"format_version": FORMAT_VERSION, "names": names, "domains": domains, "report": report.to_dict()}
-        temporary[".json"].write_text(json.dumps(meta))
-        os.replace(array_file, root / f"{stem}.npy")
-        os.replace(temporary[".json"], root / f"{stem}.json")
-    finally:
-        for path in temporary.values():
-            path.unlink(missing_ok=True)
+        atomic.commit(array_file, target, fsync=False)
+        atomic.write_text(root / f"{stem}.json", json.dumps(meta), fsync=False)
     return read_cache(root, stem)

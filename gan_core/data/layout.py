@@ -13,8 +13,8 @@ from posixpath import basename, dirname
 from gan_core.data import mnist
 from gan_core.data.errors import EmptyDatasetError
 from gan_core.data.tree import DirTree, ZipTree, open_tree
+from gan_core.image_files import IMAGE_EXTENSIONS, is_image_name
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm", ".pgm", ".pnm")
 COMPETITION_FOLDERS = {"monet_jpg": ("monet", "image"), "photo_jpg": ("photo", "image"),
                        "monet_tfrec": ("monet", "tfrec"), "photo_tfrec": ("photo", "tfrec")}
 
@@ -48,15 +48,11 @@ class Dataset:
         self.tree.close()
 
 
-def _is_image(name: str) -> bool:
-    return name.lower().endswith(IMAGE_EXTENSIONS)
-
-
 def _competition_members(names: list[str]) -> list[Member]:
     found: dict[tuple[str, str], list[Member]] = {}
     for name in names:
         domain, fmt = COMPETITION_FOLDERS.get(basename(dirname(name)), (None, None))
-        if (fmt == "image" and _is_image(name)) or (fmt == "tfrec" and name.endswith(".tfrec")):
+        if (fmt == "image" and is_image_name(name)) or (fmt == "tfrec" and name.endswith(".tfrec")):
             found.setdefault((domain, fmt), []).append(Member(name, domain, fmt))
     members = []
     for domain in sorted({domain for domain, _ in found}):
@@ -87,7 +83,7 @@ def _layout(names: list[str], is_archive: bool) -> tuple[str, list[Member]]:
         return ("zip" if is_archive else "mnist"), members
     if members := [Member(n, _tfrec_domain(n), "tfrec") for n in names if n.endswith(".tfrec")]:
         return ("zip" if is_archive else "tfrec"), members
-    return ("zip" if is_archive else "folder"), [Member(n, "images", "image") for n in names if _is_image(n)]
+    return ("zip" if is_archive else "folder"), [Member(n, "images", "image") for n in names if is_image_name(n)]
 
 
 def find_dataset(path: str | os.PathLike) -> Dataset:

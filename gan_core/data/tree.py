@@ -1,6 +1,8 @@
 """The files under a dataset path, whether a folder, a zip archive (read in place, never unpacked),
 or a single file. Names are relative POSIX paths; hidden files and folders (and macOS __MACOSX/
-metadata in zips) are left out."""
+metadata in zips) are left out. A zip member that zipfile cannot read (deflate64 and other
+unsupported compression methods, encryption) raises UnreadableMemberError, an OSError, when read:
+the readers skip it and count it like any other unreadable file."""
 from __future__ import annotations
 
 import os
@@ -10,6 +12,39 @@ from stat import S_ISREG
 from typing import BinaryIO
 
 from gan_core.data.errors import CorruptDatasetError, DatasetNotFoundError
+
+
+# Names of zip compression methods (APPNOTE numbers) for the message when zipfile cannot decompress one.
+COMPRESSION_METHODS = {1: "shrink", 6: "implode", 9: "deflate64", 10: "PKWARE implode", 12: "bzip2", 14: "LZMA",
+                       93: "Zstandard", 95: "xz", 96: "JPEG variant", 97: "WavPack", 98: "PPMd", 99: "AES encryption"}
+
+
+class UnreadableMemberError(OSError):
+    """A zip member that zipfile cannot read: an unsupported compression method or encryption.
+    An OSError, so that readers skip it and count it like any other unreadable file."""
+
+
+def open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> BinaryIO:
+    """The member opened for reading; UnreadableMemberError says why it cannot be."""
+    if info.flag_bits & 0x1:
+        raise UnreadableMemberError("encrypted (password-protected) zip member: re-create the zip without a password")
+    try:
+        return archive.open(info)
+    except NotImplementedError as e:  # zipfile's error for a compression method or feature it lacks
+        if info.compress_type in COMPRESSION_METHODS or "compression" in str(e):
+            method = COMPRESSION_METHODS.get(info.compress_type, "an unknown method")
+            raise UnreadableMemberError(f"compressed with {method} (zip method {info.compress_type}), which Python's "
+                                        f"zipfile cannot decompress: re-create the zip with ordinary deflate") from None
+        raise UnreadableMemberError(f"unsupported zip feature ({e}): re-create the zip with ordinary deflate") from None
+    except RuntimeError as e:  # zipfile's error for a method whose module (bz2, lzma) is missing
+        raise UnreadableMemberError(f"{e}: re-create the zip with ordinary deflate") from None
+
+
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """The member's bytes; UnreadableMemberError (an OSError) for what zipfile cannot read, and
+    zipfile.BadZipFile for a damaged member (its CRC does not match)."""
+    with open_member(archive, info) as f:
+        return f.read()
 
 
 def _visible(name: str) -> bool:
@@ -88,10 +123,10 @@ class ZipTree:
         return self.members[name].file_size
 
     def open(self, name: str) -> BinaryIO:
-        return self.zip.open(self.members[name])
+        return open_member(self.zip, self.members[name])
 
     def read(self, name: str) -> bytes:
-        return self.zip.read(self.members[name])
+        return read_member(self.zip, self.members[name])
 
     def close(self) -> None:
         self.zip.close()

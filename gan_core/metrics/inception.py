@@ -20,6 +20,7 @@ import torch
 from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 from torch_fidelity.utils import create_feature_extractor
 
+from gan_core import locations
 from gan_core.checkpoint import save_atomic
 from gan_core.events import CancelledError, Control, emit
 
@@ -30,8 +31,8 @@ LOGITS = "logits_unbiased"  # what torch-fidelity's Inception Score uses
 
 
 def cache_root() -> Path:
-    """$GAN_STUDIO_CACHE, else ~/.cache/monet-gan-studio."""
-    return Path(os.environ.get("GAN_STUDIO_CACHE") or Path.home() / ".cache" / "monet-gan-studio")
+    """$GAN_STUDIO_CACHE, else the platform's user cache folder (gan_core.locations)."""
+    return locations.cache_root()
 
 
 @dataclass(frozen=True)
@@ -169,4 +170,5 @@ def extract(batches: Iterable[list[torch.Tensor]], total: int, extractor, callba
                 outputs[name].append(tensor.cpu())
         done += len(images)
         emit(callbacks, "progress", task="features", done=done, total=total, source=source)
-    return {name: torch.cat(parts) for name, parts in outputs.items()}
+    # No batch at all when every image was unreadable (ImageSource.batches skips them): no rows.
+    return {name: torch.cat(parts) if parts else torch.empty(0) for name, parts in outputs.items()}

@@ -36,7 +36,9 @@ def evaluate(images, reference=None, max_images: int | None = None, callbacks=No
     `max_images` scores a reproducible random subset for a quick estimate ("estimate": true);
     the reference set is always used whole, its features cached on disk. `weights` overrides the
     Inception weights file. Inception Score needs the classifier that only torch-fidelity's own
-    weights carry.
+    weights carry. An image that cannot be read (either set) is left out and listed in
+    result["skipped"] = {"images": [{"name", "reason"}], "reference": [...]}; n_generated and
+    n_reference count the images scored.
     """
     if max_images is not None and max_images < 2:
         raise ValueError(f"max_images must be at least 2, got {max_images}")
@@ -61,6 +63,12 @@ def evaluate(images, reference=None, max_images: int | None = None, callbacks=No
     gen_out = extract(generated.batches(batch_size), len(generated), extractor, callbacks, control,
                       source="generated")
     gen_feats = gen_out[POOL]
+    gen_names, ref_names = generated.readable_names(), reference_set.readable_names()
+    for what, source, names in (("images", generated, gen_names), ("reference", reference_set, ref_names)):
+        if len(names) < 2:
+            first = f"; first: {source.skipped[0][0]}: {source.skipped[0][1]}" if source.skipped else ""
+            raise ValueError(f"{what} {source.path}: only {len(names)} of {len(source)} image(s) could be read "
+                             f"({len(source.skipped)} unreadable{first}); scoring needs at least 2")
 
     fid = frechet_distance(gen_feats, ref_feats)
     kid_mean, kid_std = kernel_inception_distance(gen_feats, ref_feats)
@@ -71,21 +79,25 @@ def evaluate(images, reference=None, max_images: int | None = None, callbacks=No
         "kid_std": kid_std,
         "mifid": penalise(fid, distance),
         "memorisation_distance": distance,
-        "memorisation": closest_pairs(gen_feats, ref_feats, generated.names, reference_set.names,
-                                      MEMORISATION_TOP_K),
+        "memorisation": closest_pairs(gen_feats, ref_feats, gen_names, ref_names, MEMORISATION_TOP_K),
         "images": str(generated.path),
         "reference": str(reference_set.path),
-        "n_generated": len(generated),
-        "n_reference": len(reference_set),
+        "n_generated": len(gen_names),
+        "n_reference": len(ref_names),
+        "skipped": {"images": _skipped(generated), "reference": _skipped(reference_set)},
         "reference_cached": ref_cached,
         "estimate": len(generated) < len(generated_all),
         "feature_extractor": chosen.describe(),
     }
     if inception_score:
-        scores = isc_features_to_metric(gen_out[LOGITS], splits=min(10, len(generated)))
+        scores = isc_features_to_metric(gen_out[LOGITS], splits=min(10, len(gen_names)))
         result["inception_score_mean"] = scores["inception_score_mean"]
         result["inception_score_std"] = scores["inception_score_std"]
     return result
+
+
+def _skipped(source) -> list[dict]:
+    return [{"name": name, "reason": reason} for name, reason in source.skipped]
 
 
 def append_score(run_dir: str | os.PathLike, result: dict) -> Path:

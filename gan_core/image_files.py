@@ -1,0 +1,12 @@
+"""Which file names are images: one list, shared by the data layer (training, inspection), scoring
+and the studio's checks of a chosen path. PIL reads every one of them."""
+from __future__ import annotations
+
+import os
+
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".ppm", ".pgm", ".pnm")
+
+
+def is_image_name(name: str | os.PathLike) -> bool:
+    """Whether a file or zip member name has one of IMAGE_EXTENSIONS (in any case)."""
+    return os.fspath(name).lower().endswith(IMAGE_EXTENSIONS)
