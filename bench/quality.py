@@ -20,6 +20,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench/cyclegan_throug
 import argparse
 import json
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from gan_core import checkpoint  # noqa: E402
 from gan_core.config import build_config, default_data_path  # noqa: E402
 from gan_core.export import export_zip  # noqa: E402
 from gan_core.metrics import evaluate  # noqa: E402
@@ -39,7 +41,7 @@ SCORED = 1000
 EXPORT_VARIANTS = {
     "training": dict(resolution="training"), "native": dict(resolution="native"), "tta-flip": dict(tta="flip"),
     "native-flip": dict(resolution="native", tta="flip"), "444": dict(subsampling="444"),
-    "420": dict(subsampling="420"), "fp32": dict(fp32=True),
+    "420": dict(subsampling="420"), "fp32": dict(fp32=True), "live-G": dict(live_g=True),
 }
 
 
@@ -70,6 +72,7 @@ def parse_set(pairs: list[str]) -> dict:
 
 def seconds_per_step(cfg, root: Path, steps: int) -> float:
     """Median wall time of the last steps of a short run (the first ones warm up)."""
+    shutil.rmtree(root / f"{cfg.run_id}-timing", ignore_errors=True)
     run = train(build_config({**cfg.to_dict(), "steps": steps + 3, "run_id": f"{cfg.run_id}-timing",
                               "runs_dir": str(root), "sample_every": 10_000, "checkpoint_every": 10_000,
                               "keep_checkpoints": 1}))
@@ -113,8 +116,18 @@ def score(images: Path, data: Path) -> dict:
     return {k: result[k] for k in ("fid", "kid_mean", "kid_std", "mifid", "memorisation_distance", "n_generated")}
 
 
+def without_ema(run: Run) -> Path:
+    """A copy of the run's latest checkpoint without its EMA, so export uses the live generator."""
+    ckpt = checkpoint.load(run.latest_checkpoint())
+    ckpt["config"] = {**ckpt["config"], "ema": False}
+    ckpt["state"]["ema"] = None
+    return checkpoint.save_atomic(ckpt, run.path / "exports" / "bench-live-G.pt")
+
+
 def export_and_score(run: Run, data: Path, label: str, **options) -> dict:
     out = run.path / "exports" / f"bench-{label}.zip"
+    if options.pop("live_g", False):
+        options["checkpoint"] = without_ema(run)
     report = export_zip(run, count=SCORED, out=out, **options)
     return {"step": report["step"], "export": {k: str(v) for k, v in options.items()}, **score(out, data)}
 

@@ -81,17 +81,24 @@ class TrainConfig:
     flip: bool = _f(True, "Translation models: mirror each training image with probability 1/2.", group="data")
     jitter: float = _f(286 / 256, "Translation models: resize each training image to jitter x the size, then "
                        "crop a random size x size window (the paper's 286 -> 256; 1 = off).", group="data")
+    crop_size: int = _f(0, "Translation models: train on random crop_size windows of the image_size images, at "
+                        "their scale (0 = whole images). image_size 256 with crop_size 128 makes 128 px steps that "
+                        "see the photos at the scale export translates them (the U-Net's depth follows crop_size).",
+                        group="data")
     batch_size: int = _f(64, "Images per micro-batch.")
     accumulation_steps: int = _f(1, "Micro-batches whose gradients are summed per optimizer step.")
     lr_g: float = _f(2e-4, "Generator learning rate (Adam).")
     lr_d: float = _f(2e-4, "Discriminator learning rate (Adam).")
     beta1: float = _f(0.5, "Adam beta1.")
     beta2: float = _f(0.999, "Adam beta2.")
-    scheduler: str = _f("none", "Learning-rate schedule: none, ReduceLROnPlateau on the losses, or CycleGAN's "
-                        "constant-then-linear decay.", ("none", "plateau", "linear"))
-    plateau_patience: int = _f(200, "ReduceLROnPlateau patience, in optimizer steps.")
-    plateau_factor: float = _f(0.5, "ReduceLROnPlateau factor.")
-    decay_epochs: int = _f(0, "CycleGAN: epochs of linear decay to 0 at the end of training.")
+    scheduler: str = _f("none", "Learning-rate schedule (every model): none; linear: constant, then linear decay to "
+                        "--min-lr over the last --decay-epochs; plateau: ReduceLROnPlateau on the quality probe's FID "
+                        "(needs --quality-every).", ("none", "plateau", "linear"))
+    plateau_patience: int = _f(2, "plateau: quality probes without a new best FID that are tolerated; the next "
+                               "one drops the rates.")
+    plateau_factor: float = _f(0.5, "plateau: factor applied to every learning rate when it drops.")
+    decay_epochs: int = _f(0, "linear: epochs of linear decay at the end of training.")
+    min_lr: float = _f(0.0, "Floor of the learning rates under --scheduler linear or plateau.")
     diffaugment: bool = _f(False, "DiffAugment (colour, translation, cutout) on real and fake before D.")
     diffaugment_policy: str = _f("color,translation,cutout", "DiffAugment policy, comma separated.")
     ema: bool = _f(False, "Keep an exponential moving average of G for samples and export.")
@@ -111,9 +118,23 @@ class TrainConfig:
     runs_dir: str = _f("", "Runs root (default $GAN_STUDIO_RUNS, then runs/).", group="run")
     run_id: str = _f("", "Run directory name (default: model-timestamp).", group="run")
     tensorboard: bool = _f(False, "Also write TensorBoard event files in the run directory.", group="run")
+    quality_every: int = _f(0, "Quality probe every N optimizer steps and at the end (0 = off): FID/KID of "
+                            "--quality-images images from the export generator against the real target images, "
+                            "into quality.jsonl; the best probe's checkpoint is kept as checkpoints/best.pt.",
+                            group="run")
+    quality_images: int = _f(250, "Images per quality probe (fixed seeds or photos; FID of few images is biased "
+                             "upwards, so compare probes of one size).", group="run")
+    fork: str = _f("", "Start this new run from another run's checkpoint, RUN[:CHECKPOINT] (CHECKPOINT: best, "
+                   "latest or a file name; default best, else latest): weights, EMA and optimizer state carried "
+                   "over, these settings applied, steps counted from 0.", group="run")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @property
+    def train_size(self) -> int:
+        """The side of the images the translation nets train on: crop_size, else image_size."""
+        return self.crop_size or self.image_size
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainConfig":
@@ -144,6 +165,20 @@ class TrainConfig:
         for name in ("beta1", "beta2", "ema_decay"):
             if not 0 <= getattr(self, name) < 1:
                 problems.append(f"{name}={getattr(self, name)}: must be in [0, 1)")
+        if self.scheduler == "plateau" and self.quality_every < 1:
+            problems.append("scheduler=plateau steps on the quality probe's FID: set quality_every (e.g. 500)")
+        if self.decay_epochs > 0 and self.scheduler != "linear":
+            problems.append(f"decay_epochs={self.decay_epochs} applies with scheduler=linear only "
+                            f"(scheduler is {self.scheduler!r})")
+        if self.quality_every < 0 or self.quality_images < 2:
+            problems.append(f"quality_every={self.quality_every}, quality_images={self.quality_images}: quality_every "
+                            f"is 0 (off) or more, quality_images at least 2")
+        if not 0 <= self.min_lr < min(self.lr_g, self.lr_d):
+            problems.append(f"min_lr={self.min_lr}: must be at least 0 and below lr_g and lr_d")
+        if self.run_id and (self.run_id in (".", "..") or any(c in self.run_id for c in '/\\\0')
+                            or self.run_id != self.run_id.strip() or self.run_id.startswith(".")):
+            problems.append(f"run_id={self.run_id!r}: a run id is one folder name (letters, digits, - _ and .; "
+                            f"no slashes, not starting with a dot); use --runs-dir to choose where runs go")
         if not 0 <= self.label_smoothing < 0.5:
             problems.append(f"label_smoothing={self.label_smoothing}: must be in [0, 0.5)")
         return problems
@@ -155,6 +190,11 @@ class TrainConfig:
             problems.append(f"image_size={self.image_size}: translation models need a multiple of 4, at least 32")
         if self.generator == "unet" and self.image_size & (self.image_size - 1):
             problems.append(f"image_size={self.image_size}: the U-Net generator needs a power of 2 (64, 128, 256)")
+        if self.crop_size and not (32 <= self.crop_size <= self.image_size and self.crop_size % 4 == 0):
+            problems.append(f"crop_size={self.crop_size}: 0 (off), or a multiple of 4 from 32 to image_size "
+                            f"({self.image_size})")
+        elif self.crop_size and self.generator == "unet" and self.crop_size & (self.crop_size - 1):
+            problems.append(f"crop_size={self.crop_size}: the U-Net generator needs a power of 2 (64, 128, 256)")
         if not 1 <= self.jitter <= 2:
             problems.append(f"jitter={self.jitter}: must be between 1 (off) and 2")
         if self.model != "cyclegan":
@@ -226,7 +266,7 @@ def default_data_path() -> str:
 
 # Settings that may differ when a run is resumed; anything else must match what the run started with.
 RESUME_MUTABLE = {"data", "epochs", "steps", "sample_every", "checkpoint_every", "keep_checkpoints",
-                  "device", "bf16", "tensorboard", "runs_dir", "run_id"}
+                  "device", "bf16", "tensorboard", "runs_dir", "run_id", "quality_every"}
 
 
 def resume_config(saved: dict, overrides: dict | None = None) -> TrainConfig:
@@ -238,7 +278,8 @@ def resume_config(saved: dict, overrides: dict | None = None) -> TrainConfig:
                  if k not in RESUME_MUTABLE and k != "preset" and getattr(cfg, k) != v]
     if conflicts:
         raise ValueError("cannot change these settings when resuming: " + "; ".join(conflicts)
-                         + ". Start a new run (another --run-id) to change them.")
+                         + f". Fork it to change them: train --fork {saved.get('run_id', 'RUN')} --run-id NEW with "
+                         f"the new settings (a new run from its best or latest checkpoint).")
     values = cfg.to_dict()
     values.update({k: v for k, v in overrides.items() if k in RESUME_MUTABLE})
     return TrainConfig(**values)

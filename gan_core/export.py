@@ -9,8 +9,9 @@ whose bytes repeat an earlier one is skipped, so the zip never holds duplicates.
 under bf16 autocast where the device supports it, unless `fp32`. The choices and their defaults
 are in gan_core.export_options (DEFAULT_RESOLUTION, DEFAULT_TTA, DEFAULT_SUBSAMPLING).
 
-The zip is streamed batch by batch into `.<name>.<pid>.partial` beside the target, validated, and
-renamed only then: a killed export never leaves a file under the target's name. A manifest of
+The zip is streamed batch by batch into a uniquely named `.<name>.<pid>.<random>.partial` beside
+the target (gan_core.atomic), validated, and renamed only then: a killed export never leaves a file
+under the target's name, and two exports to one target never share a temporary. A manifest of
 what was exported goes to <run>/exports/<time>.json.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from gan_core import atomic
 from gan_core.config import default_data_path
 from gan_core.device import autocast, bf16_supported, select_device
 from gan_core.events import CancelledError, Control, emit
@@ -44,6 +46,7 @@ from gan_core.models.base import seeded_generator, to_model_range, to_uint8
 from gan_core.runs import Run, open_run, write_json_atomic
 from gan_core.translate import translate_batch
 
+PARTIAL_SUFFIX = ".partial"  # the streamed zip before validation
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # a fixed entry time: the same export gives the same zip, byte for byte
 ENCODE_THREADS = min(4, os.cpu_count() or 1)  # PIL releases the GIL while encoding
 
@@ -142,7 +145,8 @@ def to_export_pixels(images: torch.Tensor) -> np.ndarray:
     return pixels.permute(0, 2, 3, 1).numpy()
 
 
-def _inference(fn, x: torch.Tensor, use_bf16: bool) -> torch.Tensor:
+def inference(fn, x: torch.Tensor, use_bf16: bool) -> torch.Tensor:
+    """fn(x) without autograd, under bf16 autocast when use_bf16 (export and the quality probe)."""
     with torch.inference_mode(), autocast(x.device, use_bf16):
         return fn(x)
 
@@ -152,7 +156,7 @@ def _noise_batches(model, count: int, seed: int, batch_size: int, use_bf16: bool
     spare = torch.randn(count, model.cfg.latent_dim, generator=seeded_generator(seed, 11, 1))
     z = torch.cat([latent_vectors(model.cfg.latent_dim, count, seed), spare]).to(model.device)
     for start in range(0, len(z), batch_size):
-        yield to_export_pixels(_inference(model.generate, z[start:start + batch_size], use_bf16))
+        yield to_export_pixels(inference(model.generate, z[start:start + batch_size], use_bf16))
 
 
 def _photo_set(cfg, count: int, size: int):
@@ -176,7 +180,7 @@ def _photo_batches(model, photos, batch_size: int, use_bf16: bool, tta: str) -> 
         x = to_model_range(photos.images[order % n], model.device)
         flipped = (order >= n).to(x.device)
         x[flipped] = x[flipped].flip(-1)
-        yield to_export_pixels(_inference(partial(translate_batch, model, tta=tta), x, use_bf16))
+        yield to_export_pixels(inference(partial(translate_batch, model, tta=tta), x, use_bf16))
 
 
 def encode_jpeg(pixels: np.ndarray, jpeg: dict) -> bytes:
@@ -188,22 +192,16 @@ def encode_jpeg(pixels: np.ndarray, jpeg: dict) -> bytes:
 
 def _write_validated(batches, count, out: Path, jpeg, callbacks, control):
     """Stream the entries into a temporary zip beside `out`, validate it, then rename it to `out`."""
-    _remove_stale_partials(out)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
-    try:
+    atomic.remove_stale_temporaries(out, PARTIAL_SUFFIX)  # of killed exports to the same target
+    with atomic.atomic_path(out, suffix=PARTIAL_SUFFIX) as tmp:  # fsynced, then renamed onto out
         with open(tmp, "wb") as f:
             with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
                 skipped = _write_entries(archive, batches, count, jpeg, callbacks, control)
-            f.flush()
-            os.fsync(f.fileno())
         validation = validate_zip(tmp, expected_count=count)
         if not validation.ok:
             raise RuntimeError(f"the export to {out} failed its own validation, nothing was written: "
                                f"{validation.summary()}")
         sha256 = _sha256(tmp)
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
     return skipped, validation, sha256
 
 
@@ -232,24 +230,6 @@ def _write_entries(archive, batches, count, jpeg, callbacks, control) -> int:
                 raise CancelledError(f"export stopped after {written:,} of {count:,} images; no zip was written")
     raise ValueError(f"only {written:,} distinct images could be made for the {count:,} asked for "
                      f"({skipped:,} repeats): the model produces too many identical images")
-
-
-def _remove_stale_partials(out: Path) -> None:
-    """Temporary zips of earlier exports to the same target whose process is gone (killed)."""
-    for path in out.parent.glob(f".{out.name}.*.partial"):
-        pid = path.name[len(out.name) + 2:-len(".partial")]
-        if pid.isdigit() and not _process_alive(int(pid)):
-            path.unlink(missing_ok=True)
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _sha256(path: Path) -> str:

@@ -7,7 +7,7 @@ import json
 import torch
 
 from gan_core.events import emit
-from gan_core.runs import Run, read_jsonl
+from gan_core.runs import Run, truncate_jsonl
 
 
 class StatsWriter:
@@ -24,10 +24,13 @@ class StatsWriter:
     def truncate_after(self, step: int) -> None:
         """On resume: drop rows the killed process wrote after its last checkpoint, so the
         resumed run appends without duplicates or gaps."""
-        rows = [r for r in read_jsonl(self.run.metrics_path) if r.get("step", 0) <= step]
-        tmp = self.run.metrics_path.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
-        tmp.replace(self.run.metrics_path)
+        truncate_jsonl(self.run.metrics_path, step)
+
+    def write_quality(self, row: dict) -> None:
+        if self.tb:
+            for name in ("fid", "kid_mean", "diversity", "input_distance"):
+                if row.get(name) is not None:
+                    self.tb.add_scalar(f"quality/{name}", row[name], row["step"])
 
     def write_step(self, row: dict, total_steps: int) -> None:
         if self._file is None:

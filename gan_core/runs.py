@@ -3,9 +3,13 @@
 runs/<run_id>/
     config.json      the TrainConfig as written at start (updated on resume)
     metrics.jsonl    one JSON row per optimizer step: step, epoch, time, metrics
+    quality.jsonl    one JSON row per quality probe (train --quality-every): step, fid, kid_mean,
+                     kid_std, n, seconds, diversity, input_distance (gan_core.quality)
     status.json      state (running|paused|stopped|finished|failed), message, timestamps
     samples/         step_000100.png ... fixed-noise grids
     checkpoints/     step_000500.pt ... (the newest few; atomic writes)
+                     best.pt, best.json: the checkpoint of the lowest probe FID and its probe row
+                     (never rotated)
 """
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STATES = ("running", "paused", "stopped", "finished", "failed")
+# Names a user may give instead of a checkpoint file (export, sample, translate, fork, the studio).
+CHECKPOINT_NAMES = ("best", "latest")
 
 
 def runs_root(runs_dir: str | os.PathLike | None = None) -> Path:
@@ -25,10 +31,16 @@ def runs_root(runs_dir: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("GAN_STUDIO_RUNS") or "runs")
 
 
+def write_text_atomic(path: Path, text: str) -> None:
+    from gan_core import atomic  # the one atomic writer (unique temporary, fsync, rename)
+
+    atomic.write_text(path, text)
+
+
 def write_json_atomic(path: Path, obj) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(obj, indent=2, default=str))
-    os.replace(tmp, path)
+    from gan_core import atomic
+
+    atomic.write_json(path, obj, indent=2, default=str)
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -46,6 +58,14 @@ def read_jsonl(path: Path) -> list[dict]:
             except json.JSONDecodeError:
                 break
     return rows
+
+
+def truncate_jsonl(path: Path, step: int) -> None:
+    """Keep the rows up to `step` (a resume drops what a killed process wrote after its checkpoint)."""
+    if not path.exists():
+        return
+    rows = [r for r in read_jsonl(path) if r.get("step", 0) <= step]
+    write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
 @dataclass
@@ -109,6 +129,53 @@ class Run:
         ckpts = self.checkpoints()
         return ckpts[-1] if ckpts else None
 
+    @property
+    def quality_path(self) -> Path:
+        return self.path / "quality.jsonl"
+
+    def quality(self) -> list[dict]:
+        """The quality probe's rows, in step order."""
+        return read_jsonl(self.quality_path)
+
+    @property
+    def best_path(self) -> Path:
+        return self.checkpoints_dir / "best.pt"
+
+    def best_checkpoint(self) -> Path | None:
+        return self.best_path if self.best_path.exists() else None
+
+    def best_quality(self) -> dict | None:
+        """The probe row of best.pt (step, fid, ...), or None when the run has no best checkpoint."""
+        p = self.checkpoints_dir / "best.json"
+        if not (p.exists() and self.best_path.exists()):
+            return None
+        try:
+            return json.loads(p.read_text())
+        except json.JSONDecodeError:
+            return None
+
+    def resolve_checkpoint(self, name: str | os.PathLike | None = None) -> Path:
+        """'latest' (also None), 'best', a file name in checkpoints/ or a path -> an existing file.
+        Raises FileNotFoundError saying what to do."""
+        if name is None or str(name) == "latest":
+            found = self.latest_checkpoint()
+            if found is None:
+                raise FileNotFoundError(f"run {self.path} has no checkpoint yet in {self.checkpoints_dir}: train "
+                                        f"it for at least --checkpoint-every steps, or until it ends")
+            return found
+        if str(name) == "best":
+            found = self.best_checkpoint()
+            if found is None:
+                raise FileNotFoundError(f"run {self.path} has no best checkpoint (checkpoints/best.pt): it is "
+                                        f"written by the quality probe, so train with --quality-every N, or "
+                                        f"use --checkpoint latest")
+            return found
+        for candidate in (Path(name), self.checkpoints_dir / str(name)):
+            if candidate.is_file():
+                return candidate
+        raise FileNotFoundError(f"checkpoint {name} is neither a file nor one of {self.checkpoints_dir}; give "
+                                f"best, latest, a file name there, or a path")
+
     def summary(self) -> dict:
         """One row for run tables: id, model, state, steps, last losses, best score."""
         cfg, st = self.config(), self.status()
@@ -116,10 +183,12 @@ class Run:
         last = rows[-1] if rows else {}
         scores = self.scores()
         best = min((s.get("fid") for s in scores if s.get("fid") is not None), default=None)
+        probe = self.best_quality()
         return {
             "run": self.id, "model": cfg.get("model"), "state": st.get("state"), "step": last.get("step", 0),
             "epoch": last.get("epoch"), "loss_d": last.get("loss_d", last.get("loss_D")),
             "loss_g": last.get("loss_g", last.get("loss_G")), "best_fid": best,
+            "probe_fid": probe.get("fid") if probe else None, "probe_step": probe.get("step") if probe else None,
             "message": st.get("message", ""), "updated": st.get("updated"),
         }
 

@@ -4,11 +4,15 @@ The loop draws micro-batches from the model, takes optimizer steps, and reports 
 through the stats channel. It writes fixed-input sample grids and atomic checkpoints, honours
 pause/stop requests between steps, stops on a non-finite loss with status `failed`, and resumes
 a run exactly from its newest loadable checkpoint (step, epoch, batch order, optimizers,
-schedulers, EMA, RNG). Under torchrun every process runs this loop on its shard of the data
-(gan_core.distributed); rank 0 alone writes the run directory.
+schedulers, EMA, RNG). With --quality-every it runs the quality probe (gan_core.quality) at a
+checkpoint, keeps the best probe's checkpoint as checkpoints/best.pt and steps --scheduler plateau
+on it; with --fork it starts from another run's checkpoint (gan_core.fork). Under torchrun every
+process runs this loop on its shard of the data (gan_core.distributed); rank 0 alone writes the
+run directory and runs the probe.
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -16,14 +20,15 @@ from pathlib import Path
 import torch
 import torchvision.utils as vutils
 
-from gan_core import checkpoint, distributed
+from gan_core import checkpoint, distributed, fork
 from gan_core.config import TRANSLATION_MODELS, TrainConfig, default_data_path
 from gan_core.device import bf16_supported, select_device
 from gan_core.events import Control, emit
 from gan_core.models import build_model
 from gan_core.models.base import grid_rows
 from gan_core.reporting import StatsWriter
-from gan_core.runs import Run, create_run, runs_root, write_json_atomic
+from gan_core.runs import Run, create_run, runs_root, truncate_jsonl, write_json_atomic
+from gan_core.schedules import replanned_rates
 
 CHECKPOINT_FORMAT = 1
 
@@ -55,9 +60,10 @@ def load_training_images(cfg: TrainConfig, callbacks=None):
 def save_grid(images: torch.Tensor, path: Path) -> torch.Tensor:
     """Write a [-1, 1] batch as a PNG grid (atomically: the studio may be reading it)."""
     grid = vutils.make_grid(images, nrow=grid_rows(len(images)), normalize=True, value_range=(-1, 1))
-    tmp = path.with_name(f".{path.stem}.tmp.png")
-    vutils.save_image(grid, tmp)
-    tmp.replace(path)
+    from gan_core.atomic import atomic_open
+
+    with atomic_open(path, "wb", fsync=False) as f:  # a grid is redrawn: no fsync
+        vutils.save_image(grid, f, format="png")
     return grid
 
 
@@ -89,20 +95,64 @@ class Trainer:
         self.model.distribute(dist.rank, dist.world_size)
         train_set = data if cfg.model in TRANSLATION_MODELS else data.select(cfg.domain)
         self.model.attach_data(train_set)
+        parent = self._fork_parent() if cfg.fork and not exists else None
         if dist.is_main:
             self.run = create_run(run_path.parent, run_path.name)
             saved = {**cfg.to_dict(), "run_id": run_path.name, "channels": data.channels,
                      "train_images": len(train_set), "data_report": data.report.to_dict()}
+            if exists:  # a resumed fork keeps the record of where it came from
+                parent_record = Run(run_path).config().get("fork_of")
+                saved.update({"fork_of": parent_record} if parent_record else {})
+            elif parent:
+                saved["fork_of"] = {"run": str(parent[0].path), "checkpoint": str(parent[1]), "step": parent[2]["step"]}
             write_json_atomic(self.run.path / "config.json", saved)
         else:
             self.run = Run(run_path)
         self.step, self.epoch, self.index, self.elapsed = 0, 0, 0, 0.0
         self.last_checkpoint_step = 0
-        if self.resume:
-            self._restore()
+        self.notice = ""
+        if not (self.resume and self._restore()) and cfg.fork:
+            self._start_from((parent or self._fork_parent())[2])
+        self.probe = None
+        if cfg.quality_every and dist.is_main:
+            from gan_core.quality import QualityProbe  # loads Inception; only when asked for
+
+            self.probe = QualityProbe(cfg, train_set, self.device)
+        best = self.run.best_quality() if dist.is_main else None
+        self.best_fid = best["fid"] if best else math.inf
+
+    def _fork_parent(self):
+        """(parent run, checkpoint path, checkpoint) of --fork, checked against this config."""
+        run, path = fork.fork_source(self.cfg.fork, self.cfg.runs_dir)
+        try:
+            ckpt = checkpoint.load(path, map_location=self.device)
+        except ValueError as e:
+            raise ValueError(f"cannot fork: {e}") from e
+        fork.check_fork(ckpt["config"], self.cfg, path)
+        return run, path, ckpt
+
+    def _start_from(self, ckpt: dict) -> None:
+        """A fork's start: the parent's weights, EMA and optimizer moments, this config's learning
+        rates, betas and (fresh) schedules; step 0."""
+        model = self.model
+        settings = {name: [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+                    for name, opt in model.optimizers.items()}
+        state = ckpt["state"]
+        for name, net in model.nets.items():
+            net.load_state_dict(state["nets"][name])
+        for name, opt in model.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+            for group, own in zip(opt.param_groups, settings[name]):
+                group.update(own)
+        if model.ema and state.get("ema") is not None:
+            model.ema.load_state_dict(state["ema"])
+        elif model.ema:
+            model.reset_ema()
+        model.load_extra_state(state.get("extra") or {})
 
     def _restore(self) -> None:
-        """Load the newest checkpoint that loads; a damaged newer one is passed over, not fatal."""
+        """Load the newest checkpoint that loads (a damaged newer one is passed over, not fatal);
+        False when none did."""
         for path in reversed(self.run.checkpoints()):
             try:
                 ckpt = checkpoint.load(path, map_location=self.device)
@@ -114,7 +164,14 @@ class Trainer:
             self.elapsed = ckpt.get("elapsed", 0.0)
             self.last_checkpoint_step = self.step
             _set_rng_state(ckpt["rng"])
-            return
+            changes = replanned_rates(self.model.schedulers, self.model.optimizers)
+            if changes:
+                self.notice = (f"the linear schedule was re-planned over {self.model.total_steps:,} steps (the run "
+                               f"was given more steps): at step {self.step:,} "
+                               + ", ".join(f"lr {name} {old:.3g} -> {new:.3g}" for name, old, new in changes))
+                emit(self.callbacks, "log", message=f"note: {self.notice}")
+            return True
+        return False
 
     # --- outputs ------------------------------------------------------------------------------
     def _save_checkpoint(self) -> None:
@@ -123,18 +180,43 @@ class Trainer:
         self.last_checkpoint_step = self.step
         self.dist.barrier()  # a rank killed from here on resumes from the file rank 0 wrote
 
-    def _write_checkpoint(self) -> None:
-        payload = {
+    def _payload(self) -> dict:
+        return {
             "format": CHECKPOINT_FORMAT, "step": self.step, "epoch": self.epoch, "index": self.index,
             "elapsed": self.elapsed, "channels": self.model.channels, "config": self.cfg.to_dict(),
             "state": self.model.state_dict(), "rng": _rng_state(),
         }
-        path = checkpoint.save_atomic(payload, self.run.checkpoints_dir / f"step_{self.step:06d}.pt")
+
+    def _write_checkpoint(self) -> None:
+        path = checkpoint.save_atomic(self._payload(), self.run.checkpoints_dir / f"step_{self.step:06d}.pt")
         keep = self.cfg.keep_checkpoints
         if keep > 0:
             for old in self.run.checkpoints()[:-keep]:
                 old.unlink(missing_ok=True)
         emit(self.callbacks, "checkpoint", step=self.step, path=str(path))
+
+    def _probe_due(self, done: bool) -> bool:
+        every = self.cfg.quality_every
+        return bool(every) and self.step > 0 and (self.step % every == 0 or done)
+
+    def _run_probe(self) -> None:
+        """Probe at a checkpoint (written first if this step has none), so every probe row and best.pt
+        belong to a step a resume can reach. Rank 0 measures; every rank steps the plateau schedule."""
+        if self.step > self.last_checkpoint_step:
+            self._save_checkpoint()
+        row = None
+        if self.dist.is_main:
+            row = self.probe.measure(self.model, self.step)
+            with open(self.run.quality_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            if row["fid"] < self.best_fid:
+                self.best_fid = row["fid"]
+                checkpoint.save_atomic(self._payload(), self.run.best_path)
+                write_json_atomic(self.run.checkpoints_dir / "best.json", row)
+            self.stats.write_quality(row)
+            emit(self.callbacks, "quality", **row, best_fid=self.best_fid)
+        fid = self.dist.from_main(row["fid"] if row else None)
+        self.model.after_quality_probe(fid)
 
     def _save_samples(self) -> None:
         path = self.run.samples_dir / f"step_{self.step:06d}.png"
@@ -172,10 +254,15 @@ class Trainer:
         main = self.dist.is_main
         if main:
             self.stats.truncate_after(self.step)
-            self.run.set_status("running", "", step=self.step, total_steps=model.total_steps)
+            truncate_jsonl(self.run.quality_path, self.step)
+            self.run.set_status("running", self.notice, step=self.step, total_steps=model.total_steps)
         emit(self.callbacks, "start", run=str(self.run.path), total_steps=model.total_steps,
              resumed_from=self.step, steps_per_epoch=model.steps_per_epoch)
-        if self.step >= model.total_steps:
+        done = self.step >= model.total_steps
+        probed = {r["step"] for r in self.run.quality()} if main else set()
+        if self._probe_due(done) and self.dist.from_main(self.step not in probed):
+            self._run_probe()  # killed between its checkpoint and its probe
+        if done:
             return self._end("finished", f"already finished at step {self.step}")
         accum = cfg.accumulation_steps
         while self.step < model.total_steps:
@@ -196,8 +283,9 @@ class Trainer:
             if bad:
                 return self._end("failed", f"{bad[0]} became {values[bad[0]]} at step {self.step + 1}; "
                                            f"training stopped and the last good checkpoint (step "
-                                           f"{self.last_checkpoint_step}) is kept. Lower the learning "
-                                           f"rates or try --loss hinge, then resume.")
+                                           f"{self.last_checkpoint_step}) is kept. Fork it with lower learning "
+                                           f"rates (or --loss hinge): train --fork {self.run.id} --run-id "
+                                           f"{self.run.id}-fork --lr-g {cfg.lr_g / 2:g} --lr-d {cfg.lr_d / 2:g}")
             model.after_step(self.step + 1, values)
             self.step += 1
             self.elapsed += dt
@@ -213,7 +301,11 @@ class Trainer:
                 self._save_samples()
             if self.step % cfg.checkpoint_every == 0 or done:
                 self._save_checkpoint()
-        return self._end("finished", f"finished {self.step} steps in {self.elapsed:.0f} s of training")
+            if self._probe_due(done):
+                self._run_probe()
+        probes = sum(r.get("seconds", 0) for r in self.run.quality()) if self.probe else 0
+        extra = f" (and {probes:.0f} s of quality probes)" if probes else ""
+        return self._end("finished", f"finished {self.step} steps in {self.elapsed:.0f} s of training{extra}")
 
 
 def train(cfg: TrainConfig, callbacks=None, control: Control | None = None, resume: bool = False) -> Run:

@@ -227,6 +227,12 @@ if scores:
     if latest.get("estimate"):
         st.caption(f"Estimate: {latest['n_generated']:,} generated images scored against "
                    f"{latest['n_reference']:,} paintings, not the whole zip.")
+    for side, skipped in (latest.get("skipped") or {}).items():
+        if skipped:
+            st.warning(f"{len(skipped)} unreadable {'generated' if side == 'images' else side} file(s) skipped, "
+                       f"not scored: "
+                       + "; ".join(f"{s['name']} ({s['reason']})" for s in skipped[:5])
+                       + (" …" if len(skipped) > 5 else ""), icon=":material/broken_image:")
     st.subheader("Scores of this run")
     st.dataframe(scores_table(scores), hide_index=True)
     st.subheader("Closest generated / painting pairs")

@@ -1,6 +1,7 @@
 """Train: settings generated from TrainConfig, a background launch, and the live view of a run."""
 import streamlit as st
 
+from studio.fork_view import fixed_fields, fork_header, pending_fork
 from studio.launch import RUN_KEY, follow_new_run, pending_launch, start_from_form
 from studio.live import live_view
 from studio.train_form import preset_and_model, settings_form
@@ -13,8 +14,9 @@ dataset = dataset_path()
 with st.expander("New run", expanded=True, icon=":material/tune:"):
     if dataset is None:
         no_dataset_notice()
-    preset, model, defaults = preset_and_model()
-    values = settings_form(preset, model, defaults, dataset)
+    fork = pending_fork()  # "Fork from this checkpoint" in the live view fills the form with the parent's settings
+    preset, model, defaults = fork_header(fork, dataset) if fork else preset_and_model()
+    values = settings_form(preset, model, defaults, dataset, fork, fixed_fields(fork))
     if values is not None:
         start_from_form(values, preset, model)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from studio import training
+from studio.fork_view import cancel_fork, pending_fork
 from studio.jobs import JobBusyError, registry
 from studio.train_form import config_from_form
 from studio.widgets import runs_dir, show_job_progress
@@ -17,12 +18,15 @@ FOLLOW_KEY = "train_follow"    # run id the picker should switch to on the next 
 
 
 def start_from_form(values: dict, preset: str, model: str) -> None:
+    fork = pending_fork()
     try:
         cfg = config_from_form(values, preset, model, str(runs_dir()))
         job = training.launch(cfg)
     except (ValueError, JobBusyError) as e:
         st.error(str(e))
         return
+    if fork:
+        cancel_fork()  # launched: the form goes back to a new run's defaults
     st.session_state[PENDING_KEY] = job.id
     st.toast(f"{job.label} started on {job.device}", icon=":material/rocket_launch:")
 

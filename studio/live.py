@@ -10,7 +10,9 @@ import streamlit as st
 from gan_core.config import TRANSLATION_MODELS
 from gan_core.runs import Run
 from studio import charts, training
+from studio.fork_view import HINT as FORK_HINT, fork_panel
 from studio.jobs import Job, JobBusyError, registry
+from studio.quality_view import quality_section, show_collapse_warnings
 from studio.samples import evolution_gif, step_number
 from studio.widgets import dataset_path, format_duration
 
@@ -50,6 +52,8 @@ def _panel(run_path: str) -> str:
     _progress(rows, status, state)
     if state == "failed":
         st.error(status.get("message") or (job.error if job else None) or "the run failed")
+        st.info(FORK_HINT, icon=":material/fork_right:")
+        _fork(run, expanded=True)  # right here, not at the bottom of the page
     elif state == "interrupted":
         st.warning("This run stopped without saying so (the studio or its process was killed). "
                    "Resume continues from its newest checkpoint.")
@@ -59,13 +63,21 @@ def _panel(run_path: str) -> str:
         st.caption(status["message"])
     if job and job.error and state != "failed":
         st.error(job.error)
+    show_collapse_warnings(run)
     _charts_and_samples(run, rows)
+    if state != "failed":
+        _fork(run, expanded=False)
     return state
 
 
+def _fork(run: Run, expanded: bool) -> None:
+    with st.expander("Fork", icon=":material/fork_right:", expanded=expanded):
+        fork_panel(run)
+
+
 def _controls(run: Run, job: Job | None, state: str) -> None:
-    left, right = st.columns(2)
     if job is not None and job.running:
+        left, right = st.columns(2)
         paused = job.control.pause.is_set()
         if left.button("Continue" if paused else "Pause", icon=":material/play_arrow:" if paused
                        else ":material/pause:", key=f"pause_{run.id}", width="stretch"):
@@ -78,7 +90,7 @@ def _controls(run: Run, job: Job | None, state: str) -> None:
     elif state in ("stopped", "failed", "interrupted"):
         checkpoint = run.latest_checkpoint()
         label = f"Resume from step {step_number(checkpoint)}" if checkpoint else "Restart (no checkpoint yet)"
-        if left.button(label, icon=":material/replay:", key=f"resume_{run.id}", type="primary"):
+        if st.button(label, icon=":material/replay:", key=f"resume_{run.id}", type="primary", width="stretch"):
             try:
                 training.resume(run, dataset_path())
             except (JobBusyError, ValueError) as e:
@@ -111,6 +123,8 @@ def _charts_and_samples(run: Run, rows: list[dict]) -> None:
     for title, names in (charts.loss_groups(frame) if not frame.empty else {}).items():
         left.plotly_chart(charts.line_figure(frame, {n: n for n in names}, title, "loss"),
                           key=f"{title.split()[0].lower()}_{run.id}")
+    with left:
+        quality_section(run, key=f"quality_{run.id}")
     if samples:
         right.image(str(samples[-1]), caption=_sample_caption(run, step_number(samples[-1])), width="stretch")
     outputs = {k: v for k, v in charts.DISCRIMINATOR_OUTPUTS.items() if k in frame}

@@ -1,11 +1,14 @@
 """Run tables and run comparison (Home and Runs pages)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 from gan_core.runs import Run
 from studio import charts
+from studio.quality_view import compare_quality
 
 SUMMARY_COLUMNS = {
     "run": st.column_config.TextColumn("Run"),
@@ -15,7 +18,11 @@ SUMMARY_COLUMNS = {
     "epoch": st.column_config.NumberColumn("Epoch", format="%d"),
     "loss_d": st.column_config.NumberColumn("Last loss D", format="%.3f"),
     "loss_g": st.column_config.NumberColumn("Last loss G", format="%.3f"),
-    "best_fid": st.column_config.NumberColumn("Best FID", format="%.2f"),
+    "best_fid": st.column_config.NumberColumn("Best FID", format="%.2f", help="The best score of an exported zip "
+                                              "(Export & score page)."),
+    "probe_fid": st.column_config.NumberColumn("Best probe FID", format="%.2f", help="The lowest FID of the "
+                                               "quality probe during training (checkpoints/best.pt)."),
+    "probe_step": st.column_config.NumberColumn("at step", format="%d", help="The step of the best probe."),
     "updated": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm"),
     "message": st.column_config.TextColumn("Message", width="large"),
 }
@@ -34,9 +41,17 @@ def show_runs_table(runs: list[Run]) -> None:
 def config_table(runs: list[Run]) -> pd.DataFrame:
     """Settings side by side: one row per setting, one column per run."""
     ignored = {"data_report", "run_id", "runs_dir"}
-    configs = {r.id: {k: v for k, v in r.config().items() if k not in ignored} for r in runs}
+    configs = {r.id: {k: _setting(k, v) for k, v in r.config().items() if k not in ignored} for r in runs}
     frame = pd.DataFrame(configs)
-    return frame.astype(str).sort_index()
+    # "–": a setting one run has and another lacks (an older config, or fork_of) counts as a difference.
+    return frame.astype(object).where(frame.notna(), "–").astype(str).sort_index()
+
+
+def _setting(name: str, value):
+    if name == "fork_of" and isinstance(value, dict):  # {"run", "checkpoint", "step"}: say it in one cell
+        parent, checkpoint = Path(str(value.get("run"))).name, Path(str(value.get("checkpoint"))).name
+        return f"{parent} @ step {value.get('step')} ({checkpoint})"
+    return value
 
 
 def differing_rows(frame: pd.DataFrame) -> pd.Series:
@@ -57,7 +72,7 @@ def scores_frame(runs: list[Run]) -> pd.DataFrame:
 
 
 def compare_runs(runs: dict) -> None:
-    """Chosen runs side by side: metric curves, settings (differences highlighted), scores."""
+    """Chosen runs side by side: metric curves, quality-probe curves, settings (differences highlighted), scores."""
     st.header("Compare", divider="gray")
     chosen = [runs[i] for i in st.multiselect("Runs", list(runs), default=list(runs)[:2], key="compare_runs")]
     if not chosen:
@@ -75,6 +90,8 @@ def compare_runs(runs: dict) -> None:
         st.plotly_chart(charts.overlay_figure(frames, metrics, "Metrics by run", window), key="compare_chart")
     else:
         st.caption("No metrics recorded yet for these runs.")
+
+    compare_quality(chosen)
 
     st.subheader("Settings")
     table = config_table(chosen)

@@ -6,7 +6,8 @@ import math
 
 import streamlit as st
 
-from gan_core.config import MODELS, TRANSLATION_MODELS, TrainConfig, build_config, config_fields, list_presets, model_defaults
+from gan_core.config import (MODELS, TRANSLATION_MODELS, TrainConfig, build_config, config_fields, list_presets,
+                             model_defaults)
 
 GROUPS = {"data": "Data", "model": "Model", "loss": "Loss", "training": "Optimisation", "run": "Run & outputs"}
 # Chosen outside the form (they change which fields are shown) or set by the studio itself.
@@ -19,7 +20,8 @@ ONLY_FOR = {
     "domain": NOISE, "latent_dim": NOISE, "mlp_hidden": ("mlp",), "ngf": CONV, "ndf": CONV, "d_head": ("dcgan",),
     "loss": NOISE, "label_smoothing": NOISE, "lambda_cycle": ("cyclegan",), "lambda_identity": ("cyclegan",),
     "pool_size": ("cyclegan",),
-    **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "upsample", "epoch_size", "flip", "jitter")},
+    **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "upsample", "epoch_size", "flip", "jitter",
+                                                         "crop_size")},
     **{name: CUT for name in ("lambda_gan", "lambda_nce", "nce_idt", "nce_layers", "nce_patches",
                               "nce_temperature", "nce_dim", "flip_equivariance")},
 }
@@ -65,40 +67,50 @@ def field_label(name: str) -> str:
     return " ".join(words)[:1].upper() + " ".join(words)[1:]
 
 
-def field_widget(f: dataclasses.Field, default, key: str):
+def field_widget(f: dataclasses.Field, default, key: str, disabled: bool = False):
     choices = f.metadata.get("choices")
     help_text = f"{f.metadata.get('help')}  \nCLI: `--{f.name.replace('_', '-')}`"
+    if disabled:
+        help_text += "  \nA fork keeps its parent's networks: this setting cannot change."
     label = field_label(f.name)
+    common = dict(help=help_text, key=key, disabled=disabled)
     if choices:
         return st.selectbox(label, choices, index=list(choices).index(default) if default in choices else 0,
-                            help=help_text, key=key)
+                            **common)
     kind = f.type if isinstance(f.type, str) else f.type.__name__  # annotations may be postponed
     if kind == "bool":
-        return st.checkbox(label, value=bool(default), help=help_text, key=key)
+        return st.checkbox(label, value=bool(default), **common)
     if kind == "int":
-        return int(st.number_input(label, value=int(default), step=1, help=help_text, key=key))
+        return int(st.number_input(label, value=int(default), step=1, **common))
     if kind == "float":
         return float(st.number_input(label, value=float(default), step=_float_step(float(default)),
-                                     format="%g", help=help_text, key=key))
-    return st.text_input(label, value=str(default), help=help_text, key=key)
+                                     format="%g", **common))
+    return st.text_input(label, value=str(default), **common)
 
 
-def settings_form(preset: str, model: str, defaults: dict, dataset: str | None) -> dict | None:
-    """The grouped form; returns the entered values when Launch is pressed, else None."""
+def settings_form(preset: str, model: str, defaults: dict, dataset: str | None, fork: dict | None = None,
+                  fixed: tuple[str, ...] = ()) -> dict | None:
+    """The grouped form; returns the entered values when Launch is pressed, else None. With a fork
+    (studio.fork_view), its widgets are new ones (they start from the parent's settings) and the
+    `fixed` fields are greyed out."""
     shown = [f for f in config_fields() if f.name not in OUTSIDE_FORM and model in ONLY_FOR.get(f.name, MODELS)]
+    prefix = f"train_fork{fork['token']}" if fork else f"train_{preset}"
     values = {}
     with st.form("train_settings"):
-        tabs = st.tabs(list(GROUPS.values()))
+        # A fork opens on the learning rates: what one usually changes in it.
+        tabs = st.tabs(list(GROUPS.values()), default=GROUPS["training"] if fork else None,
+                       key=f"{prefix}_tabs" if fork else None)
         for group, tab in zip(GROUPS, tabs):
             fields = [f for f in shown if f.metadata.get("group") == group]
             columns = tab.columns(3)
             for i, f in enumerate(fields):
                 default = (dataset or "") if f.name == "data" and not defaults.get("data") else defaults[f.name]
                 # Keyed by preset and model (and dataset) so choosing another one refills the defaults.
-                key = f"train_{preset}_{model}_{f.name}" + (f"_{dataset}" if f.name == "data" else "")
+                key = f"{prefix}_{model}_{f.name}" + (f"_{dataset}" if f.name == "data" else "")
                 with columns[i % 3]:
-                    values[f.name] = field_widget(f, default, key)
-        launched = st.form_submit_button("Launch training", type="primary", icon=":material/play_arrow:",
+                    values[f.name] = field_widget(f, default, key, disabled=f.name in fixed)
+        launched = st.form_submit_button("Launch training", type="primary",
+                                         icon=":material/fork_right:" if fork else ":material/play_arrow:",
                                          disabled=dataset is None)
     return values if launched else None
 

@@ -11,6 +11,7 @@ from gan_core.runs import Run, list_runs, runs_root
 from studio.datasets import dataset_problem, environment_dataset
 from studio.jobs import Job
 from studio.navigation import page
+from studio.samples import step_number
 
 DATASET_KEY = "dataset_path"
 
@@ -72,17 +73,42 @@ def run_picker(label: str = "Run", models: tuple[str, ...] | None = None, key: s
     return runs[choice][0] if choice in runs else None
 
 
-def checkpoint_picker(run: Run, key: str | None = None) -> Path | None:
-    """A selectbox over the run's checkpoints, newest first."""
+def checkpoint_options(run: Run) -> dict[str, str]:
+    """The run's checkpoints as picker choices (name for Run.resolve_checkpoint -> label): best
+    (the lowest probe FID) when the run has one, then latest, then every step_*.pt, newest first."""
+    options = {}
+    if run.best_checkpoint() is not None:
+        best, about = run.best_quality() or {}, []
+        if best.get("step") is not None:
+            about.append(f"step {best['step']:,}")
+        if best.get("fid") is not None:
+            about.append(f"FID {best['fid']:.1f}")
+        options["best"] = f"best ({', '.join(about)})" if about else "best"
     checkpoints = list(reversed(run.checkpoints()))
-    if not checkpoints:
+    if checkpoints:
+        options["latest"] = f"latest (step {step_number(checkpoints[0]):,})"
+    options.update({p.name: p.name for p in checkpoints})
+    return options
+
+
+def checkpoint_picker(run: Run, key: str | None = None, label: str = "Checkpoint") -> Path | None:
+    """A selectbox over the run's checkpoints (best first when there is one, else latest); the
+    chosen checkpoint's file."""
+    options = checkpoint_options(run)
+    if not options:
         st.info(f"Run `{run.id}` has no checkpoint yet: it writes one every `checkpoint_every` steps "
                 "and when it ends.")
         return None
-    names = [p.name for p in checkpoints]
-    choice = st.selectbox("Checkpoint", names, key=key,
-                          format_func=lambda n: f"{n} (latest)" if n == names[0] else n)
-    return checkpoints[names.index(choice)] if choice in names else None
+    if key and st.session_state.get(key) not in options:
+        st.session_state.pop(key, None)  # another run's choice (or a rotated-out file)
+    choice = st.selectbox(label, list(options), key=key, format_func=options.get,
+                          help="best: the checkpoint of the lowest quality-probe FID (train with "
+                               "--quality-every N); latest: the newest one.")
+    try:
+        return run.resolve_checkpoint(choice)
+    except FileNotFoundError as e:  # deleted or rotated out since the list was made
+        st.error(str(e))
+        return None
 
 
 def format_duration(seconds: float | None) -> str:

@@ -44,3 +44,13 @@ def test_resume_allows_more_steps_but_not_another_model():
     assert resume_config(saved, {"steps": 20}).steps == 20
     with pytest.raises(ValueError, match="model"):
         resume_config(saved, {"model": "mlp"})
+
+
+@pytest.mark.parametrize("run_id", ["nested/run1", "../x", "/tmp/abs", "..", ".hidden", "a\\b", " padded"])
+def test_run_ids_are_one_folder_name(run_id):
+    with pytest.raises(ValueError, match="one folder name"):
+        build_config({"run_id": run_id})
+
+
+def test_a_plain_run_id_is_accepted():
+    assert build_config({"run_id": "monet-dcgan64_v1.2"}).run_id == "monet-dcgan64_v1.2"

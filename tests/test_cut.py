@@ -34,7 +34,8 @@ def tiny_cut(data, runs_dir, run_id, model="cut", **overrides):
     # 3 steps an epoch, the last epoch decaying, batch 2, DiffAugment and (FastCUT) flip-equivariance
     # drawing from the global RNG: everything resume has to restore.
     values = dict(model=model, data=str(data), image_size=64, ngf=8, ndf=8, n_blocks=2, batch_size=2,
-                  epoch_size=6, epochs=2, decay_epochs=1, diffaugment=True, nce_patches=16, nce_dim=16,
+                  epoch_size=6, epochs=2, decay_epochs=1, scheduler="linear", diffaugment=True, nce_patches=16,
+                  nce_dim=16,
                   sample_every=3, checkpoint_every=100, runs_dir=str(runs_dir), run_id=run_id, device="cpu")
     return build_config({**values, **overrides})
 
@@ -195,3 +196,29 @@ def test_cut_exports_valid_zip(straight, tmp_path):
     model, _ = load_model(run.path)
     sheet = model.sample_grid()
     assert sheet.shape == (8, 3, 64, 64)  # rows of (photo, translation)
+
+
+# --- crops at the images' own scale ----------------------------------------------------------
+def test_jitter_crops_windows_at_the_image_scale():
+    from gan_core.models.translation import jitter
+
+    x = torch.arange(2 * 3 * 64 * 64, dtype=torch.float32).view(2, 3, 64, 64)  # every pixel unique
+    crops = jitter(x, 1.0, torch.Generator().manual_seed(0), crop=32)
+    assert crops.shape == (2, 3, 32, 32)
+    for image, crop in zip(x, crops):  # no resize at ratio 1: each crop is a window of its image
+        t, l = divmod(int(crop[0, 0, 0] - image[0, 0, 0]), 64)
+        assert torch.equal(crop, image[:, t:t + 32, l:l + 32])
+    assert jitter(x / x.max(), 286 / 256, torch.Generator().manual_seed(0), crop=32).shape == (2, 3, 32, 32)
+
+
+def test_crop_size_trains_at_the_crop_and_translates_the_whole_image(competition_data, runs_dir):
+    cfg = tiny_cut(competition_data, runs_dir, "crop", generator="unet", upsample="resize", crop_size=32,
+                   epochs=1, decay_epochs=0, scheduler="none", diffaugment=False)
+    run = train(cfg)
+    model, _ = load_model(run.path)
+    assert model.nets["G"].depth == 5  # the U-Net's depth follows the 32 px crops, not the 64 px images
+    assert model.translate(torch.zeros(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+    with pytest.raises(ValueError, match="crop_size"):
+        build_config({**cfg.to_dict(), "crop_size": 48})
+    with pytest.raises(ValueError, match="crop_size"):
+        build_config({**cfg.to_dict(), "crop_size": 128})

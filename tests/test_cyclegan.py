@@ -36,7 +36,8 @@ def tiny_config(data, runs_dir, run_id, **overrides):
     # 4 steps an epoch, the last epoch decaying the learning rate, a pool that fills and then swaps,
     # DiffAugment drawing from the global RNG: everything resume has to restore.
     values = dict(model="cyclegan", data=str(data), image_size=64, ngf=8, ndf=8, n_blocks=2, batch_size=1,
-                  epoch_size=4, epochs=2, decay_epochs=1, pool_size=2, diffaugment=True, sample_every=4,
+                  epoch_size=4, epochs=2, decay_epochs=1, scheduler="linear", pool_size=2, diffaugment=True,
+                  sample_every=4,
                   checkpoint_every=100, runs_dir=str(runs_dir), run_id=run_id, device="cpu")
     return build_config({**values, **overrides})
 

@@ -14,6 +14,9 @@ from gan_core.events import Control, Event
 # The headline losses shown in the progress bar (CycleGAN reports ten loss terms).
 PROGRESS_LOSSES = ("loss_d", "loss_g", "loss_D", "loss_G")
 
+CHECKPOINT_HELP = ("best (the quality probe's best, checkpoints/best.pt), latest, a file name in the run's "
+                   "checkpoints/ or a path (default: latest)")
+
 # Flags whose names differ from the field name, or that are positional elsewhere.
 _SKIP = {"preset"}
 
@@ -82,6 +85,10 @@ class TqdmProgress:
                 self.close()
         elif event.kind == "log":
             tqdm.write(d["message"])
+        elif event.kind == "quality":
+            extra = f", pixel change {d['input_distance']:.3f}" if d.get("input_distance") is not None else ""
+            tqdm.write(f"quality probe at step {d['step']:,}: FID {d['fid']:.1f} (best {d['best_fid']:.1f}), KID "
+                       f"{1000 * d['kid_mean']:.1f}e-3, diversity {d['diversity']:.2f}{extra}, {d['seconds']:.0f} s")
         elif event.kind == "end":
             self.close()
 

@@ -1,7 +1,7 @@
 """`python -m gan_core export --run DIR --count 7000 --out images.zip`: the competition submission."""
 from __future__ import annotations
 
-from gan_core.cli.common import add_photo_options
+from gan_core.cli.common import CHECKPOINT_HELP, add_photo_options
 
 
 def register(sub) -> None:
@@ -11,7 +11,7 @@ def register(sub) -> None:
                                                            "at least 7,000)")
     p.add_argument("--out", default="images.zip", help="zip file to write (its folder is created)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (MLP/DCGAN runs)")
-    p.add_argument("--checkpoint", default=None, help="a checkpoint file (default: the run's newest)")
+    p.add_argument("--checkpoint", default=None, help=CHECKPOINT_HELP)
     p.add_argument("--quality", type=int, default=95, help="JPEG quality, 1 to 100")
     p.add_argument("--batch-size", type=int, default=64, help="images generated at a time")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from gan_core.cli.common import CHECKPOINT_HELP
+
 
 def register(sub) -> None:
     p = sub.add_parser("sample", help="write a sample grid from a trained run")
@@ -10,7 +12,7 @@ def register(sub) -> None:
     p.add_argument("--count", type=int, default=64, help="images in the grid")
     p.add_argument("--out", required=True, help="PNG file to write")
     p.add_argument("--seed", type=int, default=0, help="noise seed")
-    p.add_argument("--checkpoint", default=None, help="a checkpoint file (default: the run's newest)")
+    p.add_argument("--checkpoint", default=None, help=CHECKPOINT_HELP)
     p.add_argument("--runs-dir", default=None)
     p.set_defaults(func=run)
 

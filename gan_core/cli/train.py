@@ -1,13 +1,17 @@
 """`python -m gan_core train ...`: train or resume a run; prints the run directory last.
 
 Under `torchrun --nproc_per_node N -m gan_core train ...` every process runs this command; rank 0
-alone shows progress and prints the run directory."""
+alone shows progress and prints the run directory.
+
+`train --fork RUN[:CHECKPOINT] --run-id NEW [flags]` starts a new run from another's checkpoint
+with the parent's settings and the flags given (gan_core.fork)."""
 from __future__ import annotations
 
 from gan_core.cli.common import TqdmProgress, add_config_flags, explicit_config_values, stop_on_signals
 from gan_core.config import build_config, resume_config
 from gan_core.distributed import is_main_process
 from gan_core.events import Control
+from gan_core.fork import fork_values
 from gan_core.runs import Run, runs_root
 
 
@@ -28,6 +32,10 @@ def config_from_args(args):
             return resume_config(existing.config(), values)
     elif args.resume:
         raise ValueError("--resume needs --run-id naming the run to continue")
+    if values.get("fork"):
+        if not values.get("run_id"):
+            raise ValueError("--fork needs --run-id naming the new run")
+        values = {**fork_values(values["fork"], values.get("runs_dir")), **values}
     return build_config(values)
 
 

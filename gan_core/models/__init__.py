@@ -33,17 +33,12 @@ def build_model(cfg: TrainConfig, channels: int, device: torch.device) -> GANMod
 def load_model(run_or_checkpoint: str | Path, checkpoint_path: str | Path | None = None,
                device: str | torch.device = "cpu") -> tuple[GANModel, dict]:
     """A trained model for inference (EMA weights when the run kept them) and the checkpoint's
-    metadata (step, epoch, config). Accepts a run directory (its latest checkpoint unless
-    checkpoint_path names one) or a checkpoint file."""
+    metadata (step, epoch, config). Accepts a run directory (checkpoint_path: 'latest', the default,
+    'best', a file name in its checkpoints/ or a path) or a checkpoint file."""
     from gan_core.runs import Run  # runs imports nothing heavy; local import keeps this module light
 
-    path = Path(checkpoint_path or run_or_checkpoint)
-    if path.is_dir():
-        found = Run(path).latest_checkpoint()
-        if found is None:
-            raise FileNotFoundError(f"run {path} has no checkpoint yet in {path / 'checkpoints'}: "
-                                    f"train it for at least --checkpoint-every steps, or until it ends")
-        path = found
+    source = Path(run_or_checkpoint)
+    path = Run(source).resolve_checkpoint(checkpoint_path) if source.is_dir() else Path(checkpoint_path or source)
     ckpt = checkpoint.load(path)
     cfg = TrainConfig.from_dict(ckpt["config"])
     model = build_model(cfg, ckpt["channels"], torch.device(device))

@@ -19,6 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from gan_core.config import TrainConfig
 from gan_core.device import autocast
 from gan_core.ema import EMA
+from gan_core.schedules import make_schedulers, step_every_step, step_on_quality
 
 
 def seeded_generator(*keys: int) -> torch.Generator:
@@ -57,22 +58,13 @@ def random_flip(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     return x
 
 
-def linear_decay(total_steps: int, decay_steps: int):
-    """LambdaLR factor: 1 until the last decay_steps, then linearly down to 0 (CycleGAN's schedule)."""
-    start = max(total_steps - decay_steps, 0)
-
-    def factor(step: int) -> float:
-        if decay_steps <= 0 or step < start:
-            return 1.0
-        return max(0.0, 1.0 - (step - start) / decay_steps)
-    return factor
-
-
 class GANModel:
     """Subclasses set `nets`, `optimizers`, `schedulers`, `ema`, and implement the hooks below."""
 
     #: metric names a step reports; the studio plots these generically
     loss_names: tuple[str, ...] = ()
+    #: the net the EMA averages (when --ema)
+    ema_net = "G"
 
     def __init__(self, cfg: TrainConfig, channels: int, device: torch.device):
         self.cfg, self.channels, self.device = cfg, channels, device
@@ -91,10 +83,12 @@ class GANModel:
         return torch.optim.Adam(params, lr=lr, betas=(self.cfg.beta1, self.cfg.beta2))
 
     def plan(self, n_micro_batches_per_epoch: int) -> None:
-        """Set steps per epoch and the total, from the data size, epochs/steps and accumulation."""
+        """Set steps per epoch and the total, from the data size, epochs/steps and accumulation, and
+        the learning-rate schedules over them (gan_core.schedules)."""
         cfg = self.cfg
         self.steps_per_epoch = max(1, n_micro_batches_per_epoch // cfg.accumulation_steps)
         self.total_steps = cfg.steps if cfg.steps > 0 else cfg.epochs * self.steps_per_epoch
+        self.schedulers = make_schedulers(cfg, self.optimizers, self.total_steps, self.steps_per_epoch)
 
     # --- several processes (torchrun) ---------------------------------------------------------
     def distribute(self, rank: int, world_size: int) -> None:
@@ -156,11 +150,16 @@ class GANModel:
         raise NotImplementedError
 
     def after_step(self, step: int, metrics: dict[str, float]) -> None:
-        """Advance schedulers; called once per optimizer step with the step's float metrics."""
-        for sched in self.schedulers.values():
-            if isinstance(sched, torch.optim.lr_scheduler.ReduceLROnPlateau):
-                continue
-            sched.step()
+        """Advance the per-step schedules; called once per optimizer step with its float metrics."""
+        step_every_step(self.schedulers)
+
+    def reset_ema(self) -> None:
+        """Start the average afresh from the current weights (a fork that turns EMA on)."""
+        self.ema = EMA(self.nets[self.ema_net], self.cfg.ema_decay)
+
+    def after_quality_probe(self, fid: float) -> None:
+        """Advance the schedules keyed on the quality probe (--scheduler plateau)."""
+        step_on_quality(self.schedulers, fid)
 
     def learning_rates(self) -> dict[str, float]:
         return {f"lr_{name.lower()}": opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}

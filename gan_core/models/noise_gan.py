@@ -12,7 +12,7 @@ import torch
 from gan_core.diffaugment import diff_augment
 from gan_core.ema import EMA
 from gan_core.losses import d_loss, g_loss
-from gan_core.models.base import GANModel, eval_mode, linear_decay, random_flip, seeded_generator, to_model_range
+from gan_core.models.base import GANModel, eval_mode, random_flip, seeded_generator, to_model_range
 from gan_core.networks.dcgan import DCGANDiscriminator, DCGANGenerator
 from gan_core.networks.init import dcgan_init
 from gan_core.networks.mlp import MLPDiscriminator, MLPGenerator
@@ -59,19 +59,7 @@ class NoiseGAN(GANModel):
                              f"in {images.source}{' per process' if self.world_size > 1 else ''}: "
                              f"lower --batch-size")
         self.plan(n // self.cfg.batch_size)
-        self._make_schedulers()
         self._order_epoch = None
-
-    def _make_schedulers(self) -> None:
-        cfg = self.cfg
-        if cfg.scheduler == "plateau":
-            self.schedulers = {k: torch.optim.lr_scheduler.ReduceLROnPlateau(
-                o, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience)
-                for k, o in self.optimizers.items()}
-        elif cfg.scheduler == "linear":
-            decay = cfg.decay_epochs * self.steps_per_epoch
-            self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, linear_decay(self.total_steps, decay))
-                               for k, o in self.optimizers.items()}
 
     def micro_batch(self, epoch, index):
         if self._order_epoch != epoch:
@@ -127,12 +115,6 @@ class NoiseGAN(GANModel):
         if self.ema:
             self.ema.update(self.nets["G"])
         return sums
-
-    def after_step(self, step, metrics):
-        super().after_step(step, metrics)
-        if self.cfg.scheduler == "plateau":
-            self.schedulers["G"].step(metrics["loss_g"])
-            self.schedulers["D"].step(metrics["loss_d"])
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor) -> torch.Tensor:

@@ -1,17 +1,17 @@
 """What the photo -> Monet models (CycleGAN, CUT, FastCUT) share: the unaligned data, the
-generator choice, the linear-decay schedule, inference and the sample sheet.
+generator choice, inference and the sample sheet.
 
 An epoch is `epoch_size` (photo, painting) pairs (default: the 300 paintings). Each domain is
 drawn in shuffled passes, so with --epoch-size 7038 every photo is seen once an epoch while the
-paintings repeat; pairs are unaligned. Each image is jittered (resize by `jitter`, random crop)
-and mirrored (`flip`) on the batch.
+paintings repeat; pairs are unaligned. Each image is jittered (resize by `jitter`, random crop of
+`crop_size`, else of the image size) and mirrored (`flip`) on the batch.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
-from gan_core.models.base import GANModel, eval_mode, linear_decay, random_flip, seeded_generator, to_model_range
+from gan_core.models.base import GANModel, eval_mode, random_flip, seeded_generator, to_model_range
 from gan_core.networks.resnet_generator import ResnetGenerator
 from gan_core.networks.unet_generator import UnetGenerator
 
@@ -21,19 +21,22 @@ SHEET_PHOTOS = 4
 
 def build_generator(cfg, channels: int):
     if cfg.generator == "unet":
-        return UnetGenerator(channels, cfg.ngf, cfg.image_size, cfg.upsample)
+        return UnetGenerator(channels, cfg.ngf, cfg.train_size, cfg.upsample)
     return ResnetGenerator(channels, cfg.ngf, cfg.n_blocks, cfg.upsample)
 
 
-def jitter(x: torch.Tensor, ratio: float, gen: torch.Generator) -> torch.Tensor:
-    """Upscale the batch to round(size * ratio), crop a random size x size window per image."""
-    n, _, size, _ = x.shape
-    load = round(size * ratio)
-    if load <= size:
+def jitter(x: torch.Tensor, ratio: float, gen: torch.Generator, crop: int = 0) -> torch.Tensor:
+    """Upscale the batch to round(side * ratio), crop a random crop x crop window (default: the
+    side) per image."""
+    n, _, side, _ = x.shape
+    crop = crop or side
+    load = round(side * ratio)
+    if load <= crop:
         return x
-    big = F.interpolate(x, size=(load, load), mode="bicubic", align_corners=False).clamp_(-1, 1)
-    tops, lefts = torch.randint(0, load - size + 1, (2, n), generator=gen).tolist()
-    return torch.stack([big[i, :, t:t + size, l:l + size] for i, (t, l) in enumerate(zip(tops, lefts))])
+    if load > side:
+        x = F.interpolate(x, size=(load, load), mode="bicubic", align_corners=False).clamp_(-1, 1)
+    tops, lefts = torch.randint(0, load - crop + 1, (2, n), generator=gen).tolist()
+    return torch.stack([x[i, :, t:t + crop, l:l + crop] for i, (t, l) in enumerate(zip(tops, lefts))])
 
 
 def shuffled_passes(n: int, needed: int, gen: torch.Generator) -> torch.Tensor:
@@ -46,11 +49,12 @@ class TranslationModel(GANModel):
     #: the generator that makes paintings from photos, and its net name
     translator_name = "G"
 
+    @property
+    def ema_net(self) -> str:
+        return self.translator_name
+
     def __init__(self, cfg, channels, device):
         super().__init__(cfg, channels, device)
-        if cfg.scheduler == "plateau":
-            raise ValueError(f"{cfg.model} keeps the learning rate constant, then decays it linearly over "
-                             f"--decay-epochs; --scheduler plateau is not supported")
         self.sheet_photos: torch.Tensor | None = None
 
     # --- data ---------------------------------------------------------------------------------
@@ -66,9 +70,6 @@ class TranslationModel(GANModel):
             raise ValueError(f"an epoch of {epoch_size} pairs is smaller than one optimizer step "
                              f"(batch_size x accumulation_steps): lower --batch-size or raise --epoch-size")
         self.plan(self.shard_size(epoch_size) // cfg.batch_size)
-        if cfg.decay_epochs > 0:
-            decay = linear_decay(self.total_steps, cfg.decay_epochs * self.steps_per_epoch)
-            self.schedulers = {k: torch.optim.lr_scheduler.LambdaLR(o, decay) for k, o in self.optimizers.items()}
         pick = torch.randperm(len(self.photo), generator=seeded_generator(cfg.seed, 13))[:SHEET_PHOTOS]
         self.sheet_photos = self.photo[pick.sort().values].to(self.device)
         self._order_epoch = None
@@ -94,7 +95,7 @@ class TranslationModel(GANModel):
                      for images, order in ((self.photo, photo_order), (self.monet, monet_order)))
 
     def _augment_input(self, x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        x = jitter(x, self.cfg.jitter, gen)
+        x = jitter(x, self.cfg.jitter, gen, self.cfg.crop_size)
         return random_flip(x, gen) if self.cfg.flip else x
 
     # --- inference ----------------------------------------------------------------------------
