@@ -30,3 +30,25 @@ def load(path: str | os.PathLike, map_location="cpu") -> dict:
     except Exception as e:  # torch raises several types for truncated or foreign files
         raise ValueError(f"checkpoint {path} could not be loaded ({type(e).__name__}: {e}); "
                          f"it may be truncated or not a gan_core checkpoint") from e
+
+
+def set_aside(path: str | os.PathLike) -> Path:
+    """Rename a checkpoint that does not load to <name>.bad, so it is never taken as the latest
+    again, nor counted by rotation (which would then delete good ones). Returns the new path."""
+    path = Path(path)
+    bad = path.with_name(path.name + ".bad")
+    os.replace(path, bad)
+    return bad
+
+
+def load_newest(paths, map_location="cpu", on_damaged=None) -> tuple[Path, dict] | None:
+    """The newest of `paths` (sorted oldest first) that loads, with its content; each damaged
+    newer one is set aside and reported through on_damaged(message). None when none loads."""
+    for path in reversed(list(paths)):
+        try:
+            return path, load(path, map_location=map_location)
+        except ValueError as e:
+            bad = set_aside(path)
+            if on_damaged:
+                on_damaged(f"{e}; renamed to {bad.name}")
+    return None

@@ -150,28 +150,32 @@ class Trainer:
             model.reset_ema()
         model.load_extra_state(state.get("extra") or {})
 
-    def _restore(self) -> None:
-        """Load the newest checkpoint that loads (a damaged newer one is passed over, not fatal);
-        False when none did."""
-        for path in reversed(self.run.checkpoints()):
-            try:
-                ckpt = checkpoint.load(path, map_location=self.device)
-            except ValueError as e:
-                emit(self.callbacks, "log", message=f"skipping unreadable checkpoint: {e}")
-                continue
-            self.model.load_state_dict(ckpt["state"])
-            self.step, self.epoch, self.index = ckpt["step"], ckpt["epoch"], ckpt["index"]
-            self.elapsed = ckpt.get("elapsed", 0.0)
-            self.last_checkpoint_step = self.step
-            _set_rng_state(ckpt["rng"])
-            changes = replanned_rates(self.model.schedulers, self.model.optimizers)
-            if changes:
-                self.notice = (f"the linear schedule was re-planned over {self.model.total_steps:,} steps (the run "
-                               f"was given more steps): at step {self.step:,} "
-                               + ", ".join(f"lr {name} {old:.3g} -> {new:.3g}" for name, old, new in changes))
-                emit(self.callbacks, "log", message=f"note: {self.notice}")
-            return True
-        return False
+    def _restore(self) -> bool:
+        """Load the newest checkpoint that loads; damaged newer ones are set aside (*.pt.bad) and
+        reported. False when the run has no checkpoint yet; ValueError when it has some and none
+        loads (starting again from step 0 would throw the run's metrics away)."""
+        candidates = self.run.checkpoints()
+        found = checkpoint.load_newest(candidates, self.device,
+                                       lambda message: emit(self.callbacks, "log", message=f"warning: {message}"))
+        if found is None:
+            if candidates:
+                raise ValueError(f"cannot resume {self.run.path}: none of its {len(candidates)} checkpoint(s) loads "
+                                 f"(each renamed to *.pt.bad); its metrics are left as they are. Start a new run "
+                                 f"(another --run-id), or restore a checkpoint into {self.run.checkpoints_dir}")
+            return False
+        _, ckpt = found
+        self.model.load_state_dict(ckpt["state"])
+        self.step, self.epoch, self.index = ckpt["step"], ckpt["epoch"], ckpt["index"]
+        self.elapsed = ckpt.get("elapsed", 0.0)
+        self.last_checkpoint_step = self.step
+        _set_rng_state(ckpt["rng"])
+        changes = replanned_rates(self.model.schedulers, self.model.optimizers)
+        if changes:
+            self.notice = (f"the linear schedule was re-planned over {self.model.total_steps:,} steps (the run "
+                           f"was given more steps): at step {self.step:,} "
+                           + ", ".join(f"lr {name} {old:.3g} -> {new:.3g}" for name, old, new in changes))
+            emit(self.callbacks, "log", message=f"note: {self.notice}")
+        return True
 
     # --- outputs ------------------------------------------------------------------------------
     def _save_checkpoint(self) -> None:

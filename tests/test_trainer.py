@@ -169,3 +169,47 @@ def test_sigkill_then_resume_from_cli(competition_data, runs_dir):
     assert steps_of(killed) == list(range(1, 11))
     ckpt = checkpoint.load(killed.latest_checkpoint())
     assert ckpt["step"] == 10 and killed.status()["state"] == "finished"
+
+
+# --- damaged checkpoints (real damaged files) ---------------------------------------------------
+def _damaged_run(mnist_raw, runs_dir):
+    from gan_core.config import build_config
+
+    cfg = build_config(dict(model="mlp", data=str(mnist_raw), image_size=28, batch_size=64, steps=6,
+                            checkpoint_every=2, keep_checkpoints=2, sample_every=100, runs_dir=str(runs_dir),
+                            run_id="damaged", device="cpu"))
+    return cfg, train(cfg)
+
+
+def test_resume_sets_a_truncated_checkpoint_aside_and_keeps_the_good_ones(mnist_raw, runs_dir):
+    cfg, run = _damaged_run(mnist_raw, runs_dir)
+    newest = run.checkpoints()[-1]
+    newest.write_bytes(newest.read_bytes()[:1000])  # a kill mid-copy, a full disk
+    events = []
+    from gan_core.config import build_config
+
+    run = train(build_config({**cfg.to_dict(), "steps": 10}), callbacks=[events.append], resume=True)
+    warnings = [e.data["message"] for e in events if e.kind == "log" and "step_000006.pt" in e.data["message"]]
+    assert warnings and "renamed to step_000006.pt.bad" in warnings[0]
+    assert (run.checkpoints_dir / "step_000006.pt.bad").exists()
+    assert [r["step"] for r in run.metrics()] == list(range(1, 11))  # resumed at 4, no gap, no duplicate
+    assert [p.name for p in run.checkpoints()] == ["step_000008.pt", "step_000010.pt"]
+
+
+def test_resume_with_no_loadable_checkpoint_refuses_and_keeps_metrics(mnist_raw, runs_dir):
+    cfg, run = _damaged_run(mnist_raw, runs_dir)
+    for path in run.checkpoints():
+        path.write_bytes(b"not a checkpoint")
+    before = run.metrics_path.read_bytes()
+    with pytest.raises(ValueError, match="none of its 2 checkpoint"):
+        train(cfg, resume=True)
+    assert run.metrics_path.read_bytes() == before
+
+
+def test_export_passes_over_a_damaged_latest(mnist_raw, runs_dir):
+    from gan_core.models import load_model
+
+    _, run = _damaged_run(mnist_raw, runs_dir)
+    run.checkpoints()[-1].write_bytes(b"\0" * 64)
+    model, meta = load_model(run.path)
+    assert meta["step"] == 4 and (run.checkpoints_dir / "step_000006.pt.bad").exists()

@@ -34,12 +34,25 @@ def load_model(run_or_checkpoint: str | Path, checkpoint_path: str | Path | None
                device: str | torch.device = "cpu") -> tuple[GANModel, dict]:
     """A trained model for inference (EMA weights when the run kept them) and the checkpoint's
     metadata (step, epoch, config). Accepts a run directory (checkpoint_path: 'latest', the default,
-    'best', a file name in its checkpoints/ or a path) or a checkpoint file."""
+    which is the newest checkpoint that loads, 'best', a file name in its checkpoints/ or a path) or
+    a checkpoint file."""
     from gan_core.runs import Run  # runs imports nothing heavy; local import keeps this module light
 
     source = Path(run_or_checkpoint)
-    path = Run(source).resolve_checkpoint(checkpoint_path) if source.is_dir() else Path(checkpoint_path or source)
-    ckpt = checkpoint.load(path)
+    if source.is_dir() and checkpoint_path in (None, "latest"):
+        # The newest that loads: a damaged newer one is set aside (*.pt.bad), never taken as latest.
+        run = Run(source)
+        candidates = run.checkpoints()
+        found = checkpoint.load_newest(candidates)
+        if found is None and not candidates:
+            run.resolve_checkpoint("latest")  # raises the "no checkpoint yet" message
+        if found is None:
+            raise ValueError(f"none of the {len(candidates)} checkpoint(s) of {source} loads (each renamed to "
+                             f"*.pt.bad): the run cannot be used until one is restored to {run.checkpoints_dir}")
+        path, ckpt = found
+    else:
+        path = Run(source).resolve_checkpoint(checkpoint_path) if source.is_dir() else Path(checkpoint_path or source)
+        ckpt = checkpoint.load(path)
     cfg = TrainConfig.from_dict(ckpt["config"])
     model = build_model(cfg, ckpt["channels"], torch.device(device))
     model.load_state_dict(ckpt["state"], inference_only=True)
