@@ -36,9 +36,7 @@ def set_aside(path: str | os.PathLike) -> Path:
     """Rename a checkpoint that does not load to <name>.bad, so it is never taken as the latest
     again, nor counted by rotation (which would then delete good ones). Returns the new path."""
     path = Path(path)
-    bad = path.with_name(path.name + ".bad")
-    os.replace(path, bad)
-    return bad
+    return atomic.commit(path, path.with_name(path.name + ".bad"), fsync=False)
 
 
 def load_newest(paths, map_location="cpu", on_damaged=None) -> tuple[Path, dict] | None:

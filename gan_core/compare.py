@@ -102,7 +102,7 @@ def train_or_resume(values: dict, total_steps: int, callbacks=None, control: Con
         emit(callbacks, "log", message=f"{model}: training {run.path}")
         run = train(build_config(values), callbacks, control)
     else:
-        cfg = resume_config(run.config(), values)  # raises if the settings changed since
+        cfg = resume_config(run.config(strict=True), values)  # raises if the settings changed since
         status = run.status()
         if status.get("state") == "finished" and status.get("step", 0) >= total_steps:
             emit(callbacks, "log", message=f"{model}: {run.path} already finished, skipped")

@@ -44,7 +44,7 @@ def fork_source(spec: str, runs_dir: str | os.PathLike | None = None) -> tuple[R
 def fork_values(spec: str, runs_dir: str | os.PathLike | None = None) -> dict:
     """The parent's settings a fork starts with (TrainConfig field values), plus `fork`."""
     run, _ = fork_source(spec, runs_dir)
-    values = {k: v for k, v in run.config().items() if k not in NOT_INHERITED}
+    values = {k: v for k, v in run.config(strict=True).items() if k not in NOT_INHERITED}
     return {**values, "fork": spec}
 
 

@@ -68,6 +68,19 @@ def truncate_jsonl(path: Path, step: int) -> None:
     write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
+def _read_json_object(path: Path) -> tuple[dict | None, str | None]:
+    """(the JSON object in path, None), or (None, why it is not one)."""
+    try:
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None, f"{path.name} is missing"
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"{path.name} is damaged ({type(e).__name__}: {e})"
+    if not isinstance(value, dict):
+        return None, f"{path.name} is damaged (not a JSON object)"
+    return value, None
+
+
 @dataclass
 class Run:
     path: Path
@@ -88,18 +101,27 @@ class Run:
     def metrics_path(self) -> Path:
         return self.path / "metrics.jsonl"
 
-    def config(self) -> dict:
+    def config(self, strict: bool = False) -> dict:
+        """The saved settings; {} when config.json is missing or damaged (see problems()), or with
+        strict a ValueError saying so (resume, fork: guessing settings would train the wrong run)."""
         p = self.path / "config.json"
-        return json.loads(p.read_text()) if p.exists() else {}
+        values, problem = _read_json_object(p)
+        if problem and strict:
+            raise ValueError(f"run {self.path} cannot be used: {problem}. Its checkpoints still hold their "
+                             f"settings; restore config.json or start a new run")
+        return values or {}
 
     def status(self) -> dict:
         p = self.path / "status.json"
         if not p.exists():
             return {"state": "unknown", "message": "no status.json"}
-        try:
-            return json.loads(p.read_text())
-        except json.JSONDecodeError:
-            return {"state": "unknown", "message": "status.json unreadable"}
+        values, problem = _read_json_object(p)
+        return values if problem is None else {"state": "unknown", "message": problem}
+
+    def problems(self) -> list[str]:
+        """Why this run's own files cannot be read (config.json, status.json); [] when they can."""
+        return [problem for name in ("config.json", "status.json")
+                for problem in [_read_json_object(self.path / name)[1]] if problem and (self.path / name).exists()]
 
     def set_status(self, state: str, message: str = "", **extra) -> dict:
         assert state in STATES, state
@@ -178,18 +200,19 @@ class Run:
 
     def summary(self) -> dict:
         """One row for run tables: id, model, state, steps, last losses, best score."""
-        cfg, st = self.config(), self.status()
+        cfg, st, problems = self.config(), self.status(), self.problems()
         rows = self.metrics()
         last = rows[-1] if rows else {}
         scores = self.scores()
         best = min((s.get("fid") for s in scores if s.get("fid") is not None), default=None)
         probe = self.best_quality()
         return {
-            "run": self.id, "model": cfg.get("model"), "state": st.get("state"), "step": last.get("step", 0),
+            "run": self.id, "model": cfg.get("model"), "state": "damaged" if problems else st.get("state"),
+            "step": last.get("step", 0),
             "epoch": last.get("epoch"), "loss_d": last.get("loss_d", last.get("loss_D")),
             "loss_g": last.get("loss_g", last.get("loss_G")), "best_fid": best,
             "probe_fid": probe.get("fid") if probe else None, "probe_step": probe.get("step") if probe else None,
-            "message": st.get("message", ""), "updated": st.get("updated"),
+            "message": "; ".join(problems) or st.get("message", ""), "updated": st.get("updated"),
         }
 
     def scores(self) -> list[dict]:

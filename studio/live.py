@@ -20,7 +20,7 @@ REFRESH_S = 2
 STATE_BADGES = {"running": ":blue-badge[running]", "paused": ":orange-badge[paused]",
                 "stopped": ":gray-badge[stopped]", "finished": ":green-badge[finished]",
                 "failed": ":red-badge[failed]", "interrupted": ":orange-badge[interrupted]",
-                "elsewhere": ":violet-badge[running in another process]"}
+                "elsewhere": ":violet-badge[running in another process]", "damaged": ":red-badge[damaged]"}
 
 
 def live_view(run: Run) -> None:

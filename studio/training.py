@@ -35,7 +35,7 @@ def launch(cfg: TrainConfig) -> Job:
 
 def resume(run: Run, fallback_data: str | None = None) -> Job:
     """Continue a stopped, failed or killed run from its newest checkpoint."""
-    saved = run.config()
+    saved = run.config(strict=True)
     overrides = {"runs_dir": str(run.path.parent), "run_id": run.id}
     if dataset_problem(saved.get("data") or "") and fallback_data:
         overrides["data"] = fallback_data  # the run's own data moved or was deleted

@@ -29,7 +29,7 @@ def config_from_args(args):
     if args.resume and values.get("run_id"):
         existing = Run(runs_root(values.get("runs_dir")) / values["run_id"])
         if (existing.path / "config.json").exists():
-            return resume_config(existing.config(), values)
+            return resume_config(existing.config(strict=True), values)
     elif args.resume:
         raise ValueError("--resume needs --run-id naming the run to continue")
     if values.get("fork"):
