@@ -13,6 +13,7 @@ runs/<run_id>/
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -217,6 +218,27 @@ class Run:
 
     def scores(self) -> list[dict]:
         return read_jsonl(self.path / "scores.jsonl")
+
+
+@contextlib.contextmanager
+def claim_run(path: Path):
+    """Hold the run directory `path` for one training process: a second trainer of the same run
+    (another terminal, another studio tab) is refused at once instead of writing into it too.
+    The lock file sits beside the run (.<run_id>.lock) and is released when the block ends or the
+    process dies."""
+    from filelock import FileLock, Timeout
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path.parent / f".{path.name}.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise ValueError(f"run {path} is being trained by another process right now: wait for it to end, stop it, "
+                         f"or choose another --run-id") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def create_run(root: Path, run_id: str) -> Run:

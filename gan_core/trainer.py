@@ -12,6 +12,7 @@ run directory and runs the probe.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
@@ -27,7 +28,7 @@ from gan_core.events import Control, emit
 from gan_core.models import build_model
 from gan_core.models.base import grid_rows
 from gan_core.reporting import StatsWriter
-from gan_core.runs import Run, create_run, runs_root, truncate_jsonl, write_json_atomic
+from gan_core.runs import Run, claim_run, create_run, runs_root, truncate_jsonl, write_json_atomic
 from gan_core.schedules import replanned_rates
 
 CHECKPOINT_FORMAT = 1
@@ -73,11 +74,12 @@ class Trainer:
         self.control = control or Control()
         self.resume = resume
         self.run: Run | None = None
+        self.run_path: Path | None = None
 
     # --- set-up -------------------------------------------------------------------------------
     def _prepare(self) -> None:
         cfg, dist = self.cfg, self.dist
-        run_path = runs_root(cfg.runs_dir) / dist.from_main(cfg.run_id or default_run_id(cfg))
+        run_path = self.run_path = self.run_path or self._run_path()
         exists = (run_path / "config.json").exists()
         if exists and not self.resume:
             raise ValueError(f"run {run_path} already exists: pass --resume to continue it, "
@@ -243,6 +245,14 @@ class Trainer:
             return self._fit()
 
     def _fit(self) -> Run:
+        self.run_path = self._run_path()
+        with claim_run(self.run_path) if self.dist.is_main else contextlib.nullcontext():
+            return self._fit_claimed()
+
+    def _run_path(self) -> Path:
+        return runs_root(self.cfg.runs_dir) / self.dist.from_main(self.cfg.run_id or default_run_id(self.cfg))
+
+    def _fit_claimed(self) -> Run:
         self._prepare()
         cfg, model = self.cfg, self.model
         self.stats = StatsWriter(self.run, self.callbacks, cfg.tensorboard and self.dist.is_main, self.step)

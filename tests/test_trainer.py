@@ -14,7 +14,7 @@ from gan_core import checkpoint
 from gan_core.config import build_config
 from gan_core.events import Control
 from gan_core.models import load_model
-from gan_core.runs import list_runs
+from gan_core.runs import Run, list_runs
 from gan_core.trainer import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -213,3 +213,33 @@ def test_export_passes_over_a_damaged_latest(mnist_raw, runs_dir):
     run.checkpoints()[-1].write_bytes(b"\0" * 64)
     model, meta = load_model(run.path)
     assert meta["step"] == 4 and (run.checkpoints_dir / "step_000006.pt.bad").exists()
+
+
+def test_two_trainings_racing_on_one_run_id(mnist_raw, runs_dir):
+    """Two CLI processes start the same new run at once: one trains it, the other is refused in
+    one line (exit 2), and the run's metrics are one clean sequence."""
+    command = [sys.executable, "-m", "gan_core", "train", "--model", "mlp", "--data", str(mnist_raw),
+               "--image-size", "28", "--batch-size", "64", "--steps", "30", "--checkpoint-every", "10",
+               "--sample-every", "100", "--device", "cpu", "--runs-dir", str(runs_dir), "--run-id", "race"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    procs = [subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = [(p.wait(300), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 2], results
+    refused = next(err for code, err in results if code == 2)
+    assert ("another process" in refused or "already exists" in refused) and "Traceback" not in refused
+    run = Run(runs_dir / "race")
+    assert [r["step"] for r in run.metrics()] == list(range(1, 31)) and run.status()["state"] == "finished"
+
+
+def test_a_second_trainer_in_the_same_process_is_refused(mnist_raw, runs_dir):
+    from gan_core.runs import claim_run
+
+    path = runs_dir / "held"
+    with claim_run(path):
+        with pytest.raises(ValueError, match="another process"):
+            with claim_run(path):
+                pass
+    with claim_run(path):  # released
+        pass
