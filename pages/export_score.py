@@ -115,10 +115,12 @@ def options_summary(details: dict) -> str:
 
 
 def reference_paintings() -> Path | None:
-    """The chosen dataset's monet_jpg/ folder, else the default reference."""
+    """The chosen dataset's monet_jpg/ folder, or the chosen competition zip (scored as its
+    paintings), else the default reference."""
     chosen = dataset_path()
-    for candidate in ([Path(chosen) / "monet_jpg"] if chosen else []) + [default_reference()]:
-        if candidate.is_dir():
+    candidates = [Path(chosen) / "monet_jpg", Path(chosen)] if chosen else []
+    for candidate in candidates + [default_reference()]:
+        if candidate.is_dir() and candidate.name == "monet_jpg" or zipfile.is_zipfile(candidate):
             return candidate
     return None
 

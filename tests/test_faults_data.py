@@ -326,3 +326,26 @@ def test_cache_folder_default_comes_from_platformdirs_and_the_variable_still_win
     assert cache.cache_root(tmp_path / "explicit") == tmp_path / "explicit"
     monkeypatch.setenv("GAN_STUDIO_CACHE", "")  # empty means unset, as before
     assert cache.cache_root() == Path.home() / ".cache" / "monet-gan-studio" or not sys.platform.startswith("linux")
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
+def test_the_competition_zip_or_folder_as_reference_means_its_paintings(photos, monet_dir, competition_data,
+                                                                         tmp_path, score_cache):
+    from gan_core.metrics.sources import open_images
+
+    folder = open_images(competition_data, "reference", paintings_only=True)
+    assert len(folder) == 300 and all(name.startswith("monet_jpg/") for name in folder.names)
+    assert len(open_images(competition_data)) == 300 + 7038  # generated images are never filtered
+    monet = sorted(monet_dir.glob("*.jpg"))[:6]
+    competition_zip = tmp_path / "gan-getting-started.zip"
+    with zipfile.ZipFile(competition_zip, "w") as archive:
+        for f in monet:
+            archive.write(f, f"monet_jpg/{f.name}")
+        for f in sorted(photos.glob("*.jpg"))[:10]:
+            archive.write(f, f"photo_jpg/{f.name}")
+    generated = tmp_path / "generated"
+    generated.mkdir()
+    for path in sorted(photos.glob("*.jpg"))[10:14]:
+        shutil.copy(path, generated / path.name)
+    result = evaluate(generated, competition_zip, device="cpu")
+    assert result["n_reference"] == 6 and result["n_generated"] == 4

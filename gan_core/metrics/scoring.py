@@ -24,8 +24,10 @@ MEMORISATION_TOP_K = 10
 
 
 def default_reference() -> Path:
-    """The Monet paintings: $GAN_STUDIO_DATA/monet_jpg."""
-    return Path(default_data_path()) / "monet_jpg"
+    """The Monet paintings: $GAN_STUDIO_DATA/monet_jpg, or the competition zip $GAN_STUDIO_DATA
+    itself (scored as its monet_jpg/ members)."""
+    data = Path(default_data_path())
+    return data if data.is_file() else data / "monet_jpg"
 
 
 def evaluate(images, reference=None, max_images: int | None = None, callbacks=None,
@@ -45,7 +47,8 @@ def evaluate(images, reference=None, max_images: int | None = None, callbacks=No
     generated_all = open_images(images, "images")
     generated = generated_all.sample(max_images) if max_images is not None else generated_all
     reference_set = open_images(reference or default_reference(),
-                                "reference" if reference else "default reference ($GAN_STUDIO_DATA/monet_jpg)")
+                                "reference" if reference else "default reference ($GAN_STUDIO_DATA/monet_jpg)",
+                                paintings_only=True)
     chosen = resolve_weights(weights)
     if inception_score and not chosen.has_classifier:
         raise ValueError(f"Inception Score needs Inception's classifier (fc) layer, which {chosen.describe()} "

@@ -12,7 +12,7 @@ import os
 import random
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Iterator
 
 import numpy as np
@@ -102,20 +102,37 @@ class ImageSource:
         return torch.from_numpy(pixels.copy()).permute(2, 0, 1)
 
 
-def open_images(path: str | os.PathLike, what: str = "images") -> ImageSource:
-    """Lists the images of a folder or zip; raises FileNotFoundError / ValueError a user can act on."""
+def _paintings_only(names: list[str]) -> list[str]:
+    """In the competition layout (monet_jpg/ beside photo_jpg/), the names under monet_jpg/."""
+    folders = {PurePosixPath(n).parent.name for n in names}
+    if {"monet_jpg", "photo_jpg"} <= folders:
+        return [n for n in names if PurePosixPath(n).parent.name == "monet_jpg"]
+    return names
+
+
+def open_images(path: str | os.PathLike, what: str = "images", paintings_only: bool = False) -> ImageSource:
+    """Lists the images of a folder or zip; raises FileNotFoundError / ValueError a user can act on.
+    paintings_only (a scoring reference): the competition folder or zip counts as its Monet paintings,
+    not its photos too."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{what} path {path} does not exist")
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if is_image_name(p.name) and p.is_file())
-        entries = [(p.relative_to(path).as_posix(), p.stat()) for p in files]
+        entries = [(p.relative_to(path).as_posix(), p) for p in files]
+        if paintings_only:
+            keep = set(_paintings_only([name for name, _ in entries]))
+            entries = [(name, p) for name, p in entries if name in keep]
+        entries = [(name, p.stat()) for name, p in entries]
         fingerprint = tuple((name, st.st_size, st.st_mtime_ns) for name, st in entries)
     elif zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as archive:
             members = sorted((m for m in archive.infolist()
                               if not m.is_dir() and is_image_name(m.filename)),
                              key=lambda m: m.filename)
+        if paintings_only:
+            keep = set(_paintings_only([m.filename for m in members]))
+            members = [m for m in members if m.filename in keep]
         fingerprint = tuple((m.filename, m.file_size, m.date_time, m.CRC) for m in members)
     else:
         raise ValueError(f"{what} path {path} is neither a folder nor a zip file")
