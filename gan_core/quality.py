@@ -29,9 +29,9 @@ from gan_core.device import bf16_supported
 from gan_core.export_options import DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, JPEG_QUALITY, \
     jpeg_options, translation_size
 from gan_core.export_validate import EXPORT_SIZE
-from gan_core.metrics.feature_cache import cached_features
 from gan_core.metrics.fid import frechet_distance, kernel_inception_distance
 from gan_core.metrics.inception import POOL, extract, load_extractor, resolve_weights
+from gan_core.metrics.scoring import reference_features
 from gan_core.metrics.sources import open_images
 from gan_core.models.base import seeded_generator, to_model_range
 
@@ -44,11 +44,19 @@ PAIRWISE_MAX = 1000  # real images used for the reference's mean pairwise distan
 BATCH = 8
 
 
-@dataclass(frozen=True)
-class _TensorSource:
-    """The cache key of features computed from decoded training images (no image files to name)."""
+@dataclass(frozen=True, eq=False)
+class _DecodedSource:
+    """Decoded training images as a reference set (no image files to name): its cache key and batches."""
+    images: torch.Tensor
     names: tuple[str, ...]
     fingerprint: tuple
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def batches(self, batch_size: int):
+        for batch in self.images.split(batch_size):
+            yield list(batch)
 
 
 def mean_pairwise_distance(features: torch.Tensor, limit: int = PAIRWISE_MAX) -> float:
@@ -65,14 +73,12 @@ def _reference_features(cfg, train_set, weights, extractor) -> torch.Tensor:
     folder = Path(cfg.data or default_data_path()) / f"{domain}_jpg"
     if domain in ("monet", "photo") and folder.is_dir():
         source = open_images(folder, "reference")
-        return cached_features(source, weights, lambda: extract(source.batches(BATCH), len(source), extractor,
-                                                                source="reference")[POOL])[0]
-    real = train_set.select(domain)
-    source = _TensorSource(tuple(real.names), ("decoded", str(real.source), tuple(real.images.shape),
-                                               *real.names))
-    images = real.images.expand(-1, 3, -1, -1) if real.channels == 1 else real.images
-    return cached_features(source, weights, lambda: extract(([im for im in b] for b in images.split(BATCH)),
-                                                            len(images), extractor, source="reference")[POOL])[0]
+    else:
+        real = train_set.select(domain)
+        images = real.images.expand(-1, 3, -1, -1) if real.channels == 1 else real.images
+        source = _DecodedSource(images, tuple(real.names),
+                                ("decoded", str(real.source), tuple(real.images.shape), *real.names))
+    return reference_features(source, weights, extractor, BATCH)[0]
 
 
 def _jpeg_round_trip(pixels: np.ndarray, jpeg: dict) -> torch.Tensor:

@@ -7,7 +7,7 @@ import json
 import torch
 
 from gan_core.events import emit
-from gan_core.runs import Run, truncate_jsonl
+from gan_core.runs import Run
 
 
 class StatsWriter:
@@ -20,11 +20,6 @@ class StatsWriter:
             self.tb = SummaryWriter(log_dir=str(run.path / "tensorboard"),
                                     purge_step=start_step + 1 if start_step else None)
         self._file = None
-
-    def truncate_after(self, step: int) -> None:
-        """On resume: drop rows the killed process wrote after its last checkpoint, so the
-        resumed run appends without duplicates or gaps."""
-        truncate_jsonl(self.run.metrics_path, step)
 
     def write_quality(self, row: dict) -> None:
         if self.tb:

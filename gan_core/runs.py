@@ -121,8 +121,13 @@ class Run:
 
     def problems(self) -> list[str]:
         """Why this run's own files cannot be read (config.json, status.json); [] when they can."""
-        return [problem for name in ("config.json", "status.json")
-                for problem in [_read_json_object(self.path / name)[1]] if problem and (self.path / name).exists()]
+        found = []
+        for name in ("config.json", "status.json"):
+            path = self.path / name
+            problem = _read_json_object(path)[1] if path.exists() else None
+            if problem:
+                found.append(problem)
+        return found
 
     def set_status(self, state: str, message: str = "", **extra) -> dict:
         assert state in STATES, state

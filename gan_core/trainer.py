@@ -267,8 +267,9 @@ class Trainer:
     def _loop(self, cfg: TrainConfig, model) -> Run:
         main = self.dist.is_main
         if main:
-            self.stats.truncate_after(self.step)
-            truncate_jsonl(self.run.quality_path, self.step)
+            # A resume drops the rows a killed process wrote after its checkpoint: no duplicates or gaps.
+            for path in (self.run.metrics_path, self.run.quality_path):
+                truncate_jsonl(path, self.step)
             self.run.set_status("running", self.notice, step=self.step, total_steps=model.total_steps)
         emit(self.callbacks, "start", run=str(self.run.path), total_steps=model.total_steps,
              resumed_from=self.step, steps_per_epoch=model.steps_per_epoch)

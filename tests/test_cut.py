@@ -17,7 +17,7 @@ from gan_core.networks.resnet_generator import ResnetGenerator
 from gan_core.networks.unet_generator import UnetGenerator
 from gan_core.patchnce import PatchSampler, patch_nce_loss
 from gan_core.trainer import train
-from test_cyclegan import comparable
+from test_cyclegan import assert_same_nets, comparable
 
 STEPS = 6
 
@@ -181,9 +181,7 @@ def test_stop_and_resume_is_exact(straight, competition_data, runs_dir):
     assert comparable(resumed.metrics()) == comparable(run.metrics())
     a = torch.load(run.latest_checkpoint(), weights_only=True)
     b = torch.load(resumed.latest_checkpoint(), weights_only=True)
-    for name, weights in a["state"]["nets"].items():
-        for key, value in weights.items():
-            assert torch.equal(value, b["state"]["nets"][name][key]), f"{name}.{key}"
+    assert_same_nets(a["state"], b["state"])
     for group_a, group_b in zip(a["state"]["optimizers"]["G"]["state"].values(),
                                 b["state"]["optimizers"]["G"]["state"].values()):
         assert torch.equal(group_a["exp_avg"], group_b["exp_avg"])

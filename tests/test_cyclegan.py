@@ -42,6 +42,23 @@ def tiny_config(data, runs_dir, run_id, **overrides):
     return build_config({**values, **overrides})
 
 
+def small_competition(competition_data, folder, paintings: int, photos: int):
+    """The first `paintings` Monet paintings and `photos` photos (by name) in a competition layout of
+    the test's own."""
+    for domain, n in (("monet_jpg", paintings), ("photo_jpg", photos)):
+        (folder / domain).mkdir(parents=True)
+        for path in sorted((competition_data / domain).glob("*.jpg"))[:n]:
+            shutil.copy(path, folder / domain / path.name)
+    return folder
+
+
+def assert_same_nets(a: dict, b: dict) -> None:
+    """Every tensor of every net of two checkpoint states is bitwise equal."""
+    for name, weights in a["nets"].items():
+        for key, value in weights.items():
+            assert torch.equal(value, b["nets"][name][key]), f"{name}.{key}"
+
+
 def comparable(rows):
     return [{k: v for k, v in row.items() if k not in ("time", "images_per_s")} for row in rows]
 
@@ -107,9 +124,7 @@ def test_stop_and_resume_is_exact(straight_run, competition_data, runs_dir):
     assert comparable(resumed.metrics()) == comparable(straight_run.metrics())
     a = torch.load(straight_run.latest_checkpoint(), weights_only=True)
     b = torch.load(resumed.latest_checkpoint(), weights_only=True)
-    for name, weights in a["state"]["nets"].items():
-        for key, value in weights.items():
-            assert torch.equal(value, b["state"]["nets"][name][key]), f"{name}.{key}"
+    assert_same_nets(a["state"], b["state"])
     for domain, pool in a["state"]["extra"]["pools"].items():
         assert torch.equal(pool["images"], b["state"]["extra"]["pools"][domain]["images"])
 

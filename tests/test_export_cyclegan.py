@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 import zipfile
 
 import numpy as np
@@ -16,6 +15,7 @@ from gan_core.export import export_zip, to_export_pixels
 from gan_core.models import load_model
 from gan_core.models.base import to_model_range
 from gan_core.trainer import train
+from test_cyclegan import small_competition
 
 PHOTOS = 6
 
@@ -23,11 +23,7 @@ PHOTOS = 6
 @pytest.fixture(scope="module")
 def cyclegan_run(competition_data, tmp_path_factory):
     """A one-step CycleGAN run on a small competition layout: 4 paintings, 6 photos."""
-    data = tmp_path_factory.mktemp("competition")
-    for domain, n in (("monet_jpg", 4), ("photo_jpg", PHOTOS)):
-        (data / domain).mkdir()
-        for path in sorted((competition_data / domain).glob("*.jpg"))[:n]:
-            shutil.copy(path, data / domain / path.name)
+    data = small_competition(competition_data, tmp_path_factory.mktemp("competition"), 4, PHOTOS)
     with pytest.MonkeyPatch.context() as env:
         env.setenv("GAN_STUDIO_CACHE", str(tmp_path_factory.mktemp("cache")))
         cfg = build_config(dict(data=str(data), model="cyclegan", image_size=32, ngf=8, ndf=8, n_blocks=1,

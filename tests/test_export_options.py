@@ -21,19 +21,14 @@ from gan_core.export_options import DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEF
 from gan_core.models import load_model
 from gan_core.translate import translate_batch
 from gan_core.trainer import train
-from test_cyclegan import tiny_config
+from test_cyclegan import small_competition, tiny_config
 
 PHOTOS, COUNT = 12, 20  # 12 photos, then 8 mirrored ones
 
 
 @pytest.fixture(scope="module")
 def small_data(competition_data, tmp_path_factory):
-    data = tmp_path_factory.mktemp("competition")
-    for domain, n in (("monet_jpg", 8), ("photo_jpg", PHOTOS)):
-        (data / domain).mkdir()
-        for path in sorted((competition_data / domain).glob("*.jpg"))[:n]:
-            shutil.copy(path, data / domain / path.name)
-    return data
+    return small_competition(competition_data, tmp_path_factory.mktemp("competition"), 8, PHOTOS)
 
 
 @pytest.fixture(scope="module")

@@ -21,12 +21,10 @@ import torch
 from PIL import Image
 
 from gan_core import image_files, locations
-from gan_core.checkpoint import save_atomic
 from gan_core.cli import main
 from gan_core.data import cache, inspect_dataset, layout, load_images
 from gan_core.data.layout import find_dataset
 from gan_core.metrics import evaluate, inception, sources
-from gan_core.metrics.inception import CONVERTED_WEIGHTS, convert_torchscript, torchscript_path
 from gan_core.metrics.sources import open_images
 
 REPO = Path(__file__).resolve().parent.parent
@@ -235,24 +233,8 @@ def test_inspect_command_reports_unreadable_zip_members(photos, tmp_path, capsys
 
 # --- scoring with unreadable images --------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def converted(tmp_path_factory):
-    path = tmp_path_factory.mktemp("inception") / CONVERTED_WEIGHTS
-    return save_atomic(convert_torchscript(torchscript_path()), path)
-
-
-@pytest.fixture
-def score_cache(tmp_path, monkeypatch, converted):
-    root = tmp_path / "score-cache"
-    root.mkdir()
-    (root / CONVERTED_WEIGHTS).symlink_to(converted)
-    monkeypatch.setenv("GAN_STUDIO_CACHE", str(root))
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "no-hub"))
-    return root
-
-
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
-def test_junk_image_in_a_scoring_folder_is_skipped_and_counted(photos, monet_dir, tmp_path, score_cache, capsys):
+def test_junk_image_in_a_scoring_folder_is_skipped_and_counted(photos, monet_dir, tmp_path, scoring_cache, capsys):
     generated = tmp_path / "generated"
     generated.mkdir()
     for path in sorted(photos.glob("*.jpg"))[:5]:
@@ -330,7 +312,7 @@ def test_cache_folder_default_comes_from_platformdirs_and_the_variable_still_win
 
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
 def test_the_competition_zip_or_folder_as_reference_means_its_paintings(photos, monet_dir, competition_data,
-                                                                         tmp_path, score_cache):
+                                                                         tmp_path, scoring_cache):
     from gan_core.metrics.sources import open_images
 
     folder = open_images(competition_data, "reference", paintings_only=True)

@@ -9,32 +9,17 @@ import pytest
 import torch
 from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
-from gan_core.checkpoint import save_atomic
 from gan_core.cli import main
 from gan_core.events import CancelledError, Control
 from gan_core.metrics import evaluate, scoring
 from gan_core.metrics.feature_cache import cache_path
-from gan_core.metrics.inception import (CONVERTED_WEIGHTS, TORCH_FIDELITY_WEIGHTS, convert_torchscript, load_extractor,
-                                        resolve_weights, torchscript_path)
+from gan_core.metrics.inception import TORCH_FIDELITY_WEIGHTS, load_extractor, resolve_weights, torchscript_path
 from gan_core.metrics.sources import open_images
 
 
-@pytest.fixture(scope="session")
-def converted(tmp_path_factory):
-    """The converted weights, made once per session."""
-    path = tmp_path_factory.mktemp("inception") / CONVERTED_WEIGHTS
-    return save_atomic(convert_torchscript(torchscript_path()), path)
-
-
 @pytest.fixture
-def cache(tmp_path, monkeypatch, converted):
-    """A fresh $GAN_STUDIO_CACHE holding the session's converted weights, and no torch hub file."""
-    root = tmp_path / "cache"
-    root.mkdir()
-    (root / CONVERTED_WEIGHTS).symlink_to(converted)
-    monkeypatch.setenv("GAN_STUDIO_CACHE", str(root))
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "no-hub"))
-    return root
+def cache(scoring_cache):
+    return scoring_cache
 
 
 def test_weights_precedence(cache, tmp_path, converted, monkeypatch):

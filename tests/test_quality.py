@@ -15,6 +15,7 @@ from gan_core.models import load_model
 from gan_core.quality import best_row, collapse_warnings
 from gan_core.runs import Run
 from gan_core.trainer import Trainer, train
+from test_cyclegan import assert_same_nets
 
 
 def dcgan_config(data, runs_dir, run_id, **overrides):
@@ -114,9 +115,7 @@ def test_fork_carries_weights_and_applies_settings(probed_run, runs_dir):
     with distributed.process_group(select_device("cpu")) as trainer.dist:
         trainer._prepare()
     source = checkpoint.load(parent.best_path)["state"]
-    for name, net in trainer.model.nets.items():
-        for key, value in net.state_dict().items():
-            assert torch.equal(value, source["nets"][name][key]), (name, key)
+    assert_same_nets({"nets": {k: net.state_dict() for k, net in trainer.model.nets.items()}}, source)
     opt = trainer.model.optimizers["G"]
     assert opt.param_groups[0]["lr"] == 1e-5
     assert torch.equal(next(iter(opt.state.values()))["exp_avg_sq"],

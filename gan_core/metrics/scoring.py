@@ -30,6 +30,15 @@ def default_reference() -> Path:
     return data if data.is_file() else data / "monet_jpg"
 
 
+def reference_features(source, weights, extractor, batch_size: int, callbacks=None,
+                       control: Control | None = None) -> tuple[torch.Tensor, bool]:
+    """(Inception pool features of a reference set, whether they came from the cache): computed once
+    per (file list, weights), then read from the on-disk cache. `source` has names, fingerprint,
+    len() and batches(n). Shared by evaluate and the quality probe."""
+    return cached_features(source, weights, lambda: extract(source.batches(batch_size), len(source), extractor,
+                                                            callbacks, control, source="reference")[POOL])
+
+
 def evaluate(images, reference=None, max_images: int | None = None, callbacks=None,
              control: Control | None = None, device: str = "auto", weights=None,
              inception_score: bool = False) -> dict:
@@ -58,11 +67,7 @@ def evaluate(images, reference=None, max_images: int | None = None, callbacks=No
     extractor = load_extractor(chosen, torch_device, [POOL, LOGITS] if inception_score else [POOL])
     batch_size = 32 if torch_device.type == "cuda" else 8  # larger CPU batches were no faster
 
-    def reference_features():
-        return extract(reference_set.batches(batch_size), len(reference_set), extractor, callbacks, control,
-                       source="reference")[POOL]
-
-    ref_feats, ref_cached = cached_features(reference_set, chosen, reference_features)
+    ref_feats, ref_cached = reference_features(reference_set, chosen, extractor, batch_size, callbacks, control)
     gen_out = extract(generated.batches(batch_size), len(generated), extractor, callbacks, control,
                       source="generated")
     gen_feats = gen_out[POOL]
