@@ -1,11 +1,13 @@
-"""Image quality at a fixed CPU budget: train each translation preset (and variants) for the number
-of steps it makes in --budget-min on this machine, export the first 1,000 photos (by file name)
-translated, and score them with FID/KID/MiFID against the 300 Monet paintings, beside the untouched
-photos' score.
+"""Image quality at a fixed CPU budget: train each preset (and variants) for the number of steps it
+makes in --budget-min on this machine, export 1,000 images (translation models: the first 1,000
+photos by file name, translated; noise models: 1,000 samples), and score them with FID/KID/MiFID
+and the memorisation distance against the 300 Monet paintings, beside the untouched photos' score.
 
     python bench/quality.py --presets cut-cpu-preview,fastcut-cpu-preview,cpu-preview --budget-min 45
     python bench/quality.py --presets cut-cpu-preview --set generator=resnet --label resnet
     python bench/quality.py --run runs/bench-quality/cut-cpu-preview --export-options   # export choices
+    python bench/quality.py --presets fastgan-cpu-preview,dcgan-cpu-preview --budget-min 30
+    python bench/quality.py --run runs/bench-quality/dcgan-cpu-preview --export-options --variants copied-statistics
 
 The step count is fixed from a timing of --timing-steps steps first (alone on the machine), so a
 noisy machine changes the wall time, not the work. Runs go to $GAN_STUDIO_RUNS/bench-quality;
@@ -33,6 +35,7 @@ from gan_core import checkpoint  # noqa: E402
 from gan_core.config import build_config, default_data_path  # noqa: E402
 from gan_core.export import export_zip  # noqa: E402
 from gan_core.metrics import evaluate  # noqa: E402
+from gan_core.models.noise_gan import NoiseGAN  # noqa: E402
 from gan_core.runs import Run, runs_root  # noqa: E402
 from gan_core.trainer import train  # noqa: E402
 
@@ -42,6 +45,9 @@ EXPORT_VARIANTS = {
     "training": dict(resolution="training"), "native": dict(resolution="native"), "tta-flip": dict(tta="flip"),
     "native-flip": dict(resolution="native", tta="flip"), "444": dict(subsampling="444"),
     "420": dict(subsampling="420"), "fp32": dict(fp32=True), "live-G": dict(live_g=True),
+    # Noise models: the EMA generator with the live generator's BatchNorm statistics copied (as before
+    # standing statistics), against the default (statistics measured for the EMA weights).
+    "copied-statistics": dict(copied_statistics=True),
 }
 
 
@@ -128,7 +134,12 @@ def export_and_score(run: Run, data: Path, label: str, **options) -> dict:
     out = run.path / "exports" / f"bench-{label}.zip"
     if options.pop("live_g", False):
         options["checkpoint"] = without_ema(run)
-    report = export_zip(run, count=SCORED, out=out, **options)
+    copied = options.pop("copied_statistics", False)
+    NoiseGAN.standing_statistics = not copied
+    try:
+        report = export_zip(run, count=SCORED, out=out, **options)
+    finally:
+        NoiseGAN.standing_statistics = True
     return {"step": report["step"], "export": {k: str(v) for k, v in options.items()}, **score(out, data)}
 
 

@@ -51,7 +51,10 @@ def temporary_file(target: str | os.PathLike, suffix: str = TEMP_SUFFIX) -> Path
     """A new empty file with a unique name beside `target`, with the permissions a plain open()
     would have given the target (mkstemp's own are 0600). The caller removes or commits it."""
     target = Path(target)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=suffix)
+    try:
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.{os.getpid()}.", suffix=suffix)
+    except OSError as e:
+        raise _naming(e, target) from e
     try:
         os.chmod(name, 0o666 & ~_umask())
     finally:
@@ -68,6 +71,14 @@ def temporary_path(target: str | os.PathLike, suffix: str = TEMP_SUFFIX) -> Iter
         yield path
     finally:
         path.unlink(missing_ok=True)
+
+
+def _naming(error: OSError, target: Path) -> OSError:
+    """The same error about `target` itself: the temporary's hidden name means nothing to a user
+    (an unwritable folder, a target that is a folder)."""
+    if error.errno is None:
+        return error
+    return OSError(error.errno, error.strerror, str(target))  # OSError() picks the subclass (PermissionError...)
 
 
 def _fsync_file(path: Path) -> None:
@@ -96,7 +107,10 @@ def commit(temporary: str | os.PathLike, target: str | os.PathLike, fsync: bool 
     temporary, target = Path(temporary), Path(target)
     if fsync:
         _fsync_file(temporary)
-    os.replace(temporary, target)
+    try:
+        os.replace(temporary, target)
+    except OSError as e:
+        raise _naming(e, target) from e
     if fsync:
         _fsync_folder(target.parent)
     return target

@@ -21,15 +21,31 @@ def save_atomic(obj: dict, path: str | os.PathLike) -> Path:
     return atomic.torch_save(obj, path)
 
 
-def load(path: str | os.PathLike, map_location="cpu") -> dict:
+# What every training checkpoint holds (trainer._write_checkpoint): loading a model, resuming and
+# forking need them all.
+TRAINING_KEYS = ("config", "channels", "state", "step")
+
+
+def load(path: str | os.PathLike, map_location="cpu", require: tuple[str, ...] = ()) -> dict:
+    """The checkpoint's dict. ValueError naming the file when it does not load, or (require: the
+    keys it must hold, e.g. TRAINING_KEYS) is not that kind of checkpoint."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint {path} is a folder: give a .pt file, best or latest")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        value = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises several types for truncated or foreign files
-        raise ValueError(f"checkpoint {path} could not be loaded ({type(e).__name__}: {e}); "
+        # torch's own messages run over several lines and sentences (the weights_only advice): the first says it.
+        reason = next((line.strip() for line in str(e).splitlines() if line.strip()), "").split(". ")[0]
+        raise ValueError(f"checkpoint {path} could not be loaded ({type(e).__name__}: {reason}); "
                          f"it may be truncated or not a gan_core checkpoint") from e
+    missing = [key for key in require if not isinstance(value, dict) or key not in value]
+    if missing or (require and "config" in require and not isinstance(value["config"], dict)):
+        raise ValueError(f"checkpoint {path} is not a gan_core training checkpoint (it lacks "
+                         f"{', '.join(missing) or 'a config'}): give one from a run's checkpoints/ folder")
+    return value
 
 
 def set_aside(path: str | os.PathLike) -> Path:
@@ -39,12 +55,13 @@ def set_aside(path: str | os.PathLike) -> Path:
     return atomic.commit(path, path.with_name(path.name + ".bad"), fsync=False)
 
 
-def load_newest(paths, map_location="cpu", on_damaged=None) -> tuple[Path, dict] | None:
+def load_newest(paths, map_location="cpu", on_damaged=None,
+                require: tuple[str, ...] = TRAINING_KEYS) -> tuple[Path, dict] | None:
     """The newest of `paths` (sorted oldest first) that loads, with its content; each damaged
     newer one is set aside and reported through on_damaged(message). None when none loads."""
     for path in reversed(list(paths)):
         try:
-            return path, load(path, map_location=map_location)
+            return path, load(path, map_location=map_location, require=require)
         except ValueError as e:
             bad = set_aside(path)
             if on_damaged:

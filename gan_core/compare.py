@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import math
 import shutil
 import time
@@ -27,15 +26,15 @@ from gan_core.data import load_images
 from gan_core.device import select_device
 from gan_core.events import CancelledError, Control, emit
 from gan_core.evolution import evolution_gif
+from gan_core.config import NOISE_MODELS
 from gan_core.latent import sample_images
 from gan_core.metrics.fid import KID_SUBSETS, kid_subset_size
 from gan_core.models import load_model
 from gan_core.models.base import seeded_generator, to_uint8
-from gan_core.runs import Run, runs_root, write_json_atomic
+from gan_core.runs import Run, list_reports, read_json_object, report_problem, runs_root, write_json_atomic  # noqa: F401
 from gan_core.trainer import train
 
 DEFAULT_KID_SAMPLES = 500
-NOISE_MODELS = ("mlp", "dcgan")
 # Settings compare decides for every model; the rest of TrainConfig may be overridden.
 MANAGED = {"data", "model", "image_size", "epochs", "steps", "batch_size", "seed", "sample_every",
            "checkpoint_every", "tensorboard", "device", "runs_dir", "run_id"}
@@ -225,12 +224,6 @@ def markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def list_reports(runs_dir: str | Path | None = None) -> list[Path]:
-    """Report folders directly under the runs root, newest first."""
-    found = runs_root(runs_dir).glob("*/report.json")
-    return [p.parent for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
-
-
 def load_report(folder: str | Path) -> dict:
     """report.json with paths made absolute: table (rows), gifs {model: Path}, runs {model: Path},
     grids {model: [Path]}, kid_samples, settings."""
@@ -238,7 +231,11 @@ def load_report(folder: str | Path) -> dict:
     path = folder / "report.json"
     if not path.exists():
         raise FileNotFoundError(f"no comparison report at {path}: run `python -m gan_core compare` first")
-    report = json.loads(path.read_text())
+    problem = report_problem(folder)
+    if problem:
+        raise ValueError(f"comparison {folder} cannot be shown: {problem}. Its runs are intact; run the same "
+                         f"`python -m gan_core compare` with --out {folder} again to rewrite it")
+    report = read_json_object(path)[0]
     report["gifs"] = {m: folder / name for m, name in report["gifs"].items()}
     report["grids"] = {m: [folder / name for name in names] for m, names in report["grids"].items()}
     report["runs"] = {m: Path(p) for m, p in report["runs"].items()}

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 PRESETS_DIR = Path(__file__).resolve().parent.parent / "assets" / "presets"
-MODELS = ("mlp", "dcgan", "cyclegan", "cut", "fastcut")
+MODELS = ("mlp", "dcgan", "fastgan", "cyclegan", "cut", "fastcut")
+NOISE_MODELS = ("mlp", "dcgan", "fastgan")
 TRANSLATION_MODELS = ("cyclegan", "cut", "fastcut")
 DOMAINS = ("monet", "photo", "all")
 LOSSES = ("bce", "lsgan", "hinge")
@@ -37,7 +39,8 @@ class TrainConfig:
     model: str = _f("dcgan", "Model family.", MODELS, "model")
     preset: str = _f("", "Named preset from assets/presets (its values are defaults; flags override).",
                      group="model")
-    latent_dim: int = _f(100, "Length of the noise vector z (MLP/DCGAN).", group="model")
+    latent_dim: int = _f(100, "Length of the noise vector z (MLP/DCGAN/FastGAN; FastGAN's default: 256).",
+                        group="model")
     ngf: int = _f(64, "Generator width (feature maps of the widest layer / CycleGAN base width).", group="model")
     ndf: int = _f(64, "Discriminator width.", group="model")
     mlp_hidden: int = _f(256, "Hidden units of the MLP GAN (first generator layer).", group="model")
@@ -47,7 +50,7 @@ class TrainConfig:
     generator: str = _f("resnet", "Translation generator: the ResNet of CycleGAN/CUT, or the Kaggle tutorial's U-Net "
                         "(encoder down to 1x1 at the training size, skip connections; needs a power-of-2 size).",
                         ("resnet", "unet"), "model")
-    upsample: str = _f("transpose", "Translation generator upsampling: transposed convs (the reference), or "
+    upsample: str = _f("transpose", "DCGAN and translation generator upsampling: transposed convs (the papers'), or "
                        "resize-convs (nearest upsample, reflection pad, 3x3 conv: no checkerboard texture).",
                        ("transpose", "resize"), "model")
 
@@ -60,6 +63,8 @@ class TrainConfig:
     pool_size: int = _f(50, "CycleGAN history pool of generated images shown to the discriminators.",
                         group="loss")
     lambda_gan: float = _f(1.0, "CUT/FastCUT weight of the adversarial (LSGAN) term of G's loss.", group="loss")
+    lambda_rec: float = _f(1.0, "FastGAN: weight of D's self-supervised reconstruction loss (MSE of the image, a "
+                           "quarter and the half-size image decoded from D's features).", group="loss")
     lambda_nce: float = _f(1.0, "CUT/FastCUT PatchNCE weight (FastCUT's default: 10).", group="loss")
     nce_idt: bool = _f(True, "CUT/FastCUT identity PatchNCE on Monet -> Monet, averaged with the photo term "
                        "(FastCUT's default: off).", group="loss")
@@ -144,13 +149,19 @@ class TrainConfig:
 
     def validate(self) -> list[str]:
         """Human-readable problems; empty when the config is usable."""
-        problems = []
+        problems = type_problems(self.to_dict())
+        if problems:  # the checks below compare numbers
+            return problems
         for f in dataclasses.fields(self):
             choices = f.metadata.get("choices")
             if choices and getattr(self, f.name) not in choices:
                 problems.append(f"{f.name}={getattr(self, f.name)!r}: choose one of {', '.join(choices)}")
         if self.model == "dcgan" and self.image_size not in (28, 32, 64, 128, 256):
             problems.append(f"image_size={self.image_size}: DCGAN supports 28, 32, 64, 128 or 256")
+        if self.model == "fastgan" and self.image_size not in (64, 128, 256):
+            problems.append(f"image_size={self.image_size}: FastGAN supports 64, 128 or 256")
+        if self.lambda_rec < 0:
+            problems.append(f"lambda_rec={self.lambda_rec}: must be 0 or more")
         if self.model in TRANSLATION_MODELS:
             problems += self._translation_problems()
         for name in ("batch_size", "accumulation_steps", "latent_dim", "sample_every", "checkpoint_every",
@@ -212,12 +223,34 @@ class TrainConfig:
 # these sit between the dataclass defaults and a preset.
 MODEL_DEFAULTS = {
     "fastcut": {"lambda_nce": 10.0, "nce_idt": False, "flip_equivariance": True},
+    # FastGAN's reference settings (odegeasslbc/FastGAN-pytorch train.py): nz 256, batch 8, hinge,
+    # DiffAugment colour + translation, an averaged G.
+    "fastgan": {"latent_dim": 256, "batch_size": 8, "loss": "hinge", "diffaugment": True,
+                "diffaugment_policy": "color,translation", "ema": True},
 }
 
 
 def model_defaults(model: str) -> dict:
     """TrainConfig's defaults for one model: the dataclass defaults with MODEL_DEFAULTS applied."""
     return {**TrainConfig().to_dict(), **MODEL_DEFAULTS.get(model, {}), "model": model}
+
+
+_KINDS = {"int": (numbers.Integral,), "float": (numbers.Real,), "str": (str,), "bool": (bool,)}
+_KIND_WORDS = {"int": "a whole number", "float": "a number", "str": "text", "bool": "true or false"}
+
+
+def type_problems(values: dict) -> list[str]:
+    """The settings in `values` (a config.json, say) whose value is not of the field's type, e.g.
+    "batch_size='many': expected a whole number"; unknown keys are not checked."""
+    problems = []
+    for f in dataclasses.fields(TrainConfig):
+        if f.name not in values:
+            continue
+        kind, value = f.type if isinstance(f.type, str) else f.type.__name__, values[f.name]
+        accepted = _KINDS.get(kind)
+        if accepted and (not isinstance(value, accepted) or (kind != "bool" and isinstance(value, bool))):
+            problems.append(f"{f.name}={value!r}: expected {_KIND_WORDS[kind]}")
+    return problems
 
 
 def config_fields() -> list[dataclasses.Field]:
@@ -228,7 +261,11 @@ def list_presets() -> dict[str, dict]:
     """Presets shipped in assets/presets: name -> {"description": ..., "values": {...}}."""
     presets = {}
     for path in sorted(PRESETS_DIR.glob("*.json")):
-        presets[path.stem] = json.loads(path.read_text())
+        try:
+            presets[path.stem] = json.loads(path.read_text())
+        except (OSError, ValueError) as e:
+            raise ValueError(f"preset file {path} is damaged ({type(e).__name__}: {e}): restore it from the "
+                             f"repository or delete it") from e
     return presets
 
 

@@ -5,9 +5,11 @@ follows the generator early on instead of staying near its random initialisation
 0.999, 78% of the initial weights would still be in the average after 250 steps).
 """
 import copy
+from collections.abc import Iterable
 
 import torch
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 class EMA:
@@ -35,3 +37,29 @@ class EMA:
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["weights"])
         self.updates = int(state["updates"])
+
+
+@torch.no_grad()
+def standing_statistics(net: nn.Module, inputs: Iterable[torch.Tensor]) -> None:
+    """BatchNorm running statistics measured for these weights (BigGAN's "standing statistics"):
+    reset, then a cumulative average over forward passes of `inputs` in train mode.
+
+    An averaged generator's weights are not the live generator's, so the live statistics copied
+    in update() do not describe its activations; sampling and export use these instead.
+    """
+    norms = [m for m in net.modules() if isinstance(m, _BatchNorm)]
+    if not norms:
+        return
+    momenta = [m.momentum for m in norms]
+    was_training = net.training
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative moving average: every batch counts the same
+    net.train()
+    try:
+        for x in inputs:
+            net(x)
+    finally:
+        for m, momentum in zip(norms, momenta):
+            m.momentum = momentum
+        net.train(was_training)

@@ -15,10 +15,18 @@ Event kinds used across gan_core:
 """
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable, Iterable
+
+#: A run's control requests from other processes (the studio, for a run the CLI or torchrun started):
+#: {"request": "pause" | "continue" | "stop", "time": ...}, honoured between training steps.
+REQUEST_FILE = "control.json"
+REQUESTS = ("pause", "continue", "stop")
 
 
 @dataclass
@@ -36,24 +44,76 @@ def emit(callbacks: Iterable[Callback] | None, kind: str, **data) -> None:
         cb(Event(kind, data))
 
 
+def send_request(run_path: str | Path, request: str) -> Path:
+    """Ask the process training run_path, wherever it was started, to pause, continue or stop."""
+    from gan_core.atomic import atomic_open  # events stays free of heavy imports
+
+    if request not in REQUESTS:
+        raise ValueError(f"unknown request {request!r}: use {', '.join(REQUESTS)}")
+    path = Path(run_path) / REQUEST_FILE
+    with atomic_open(path, "w", fsync=False) as f:
+        json.dump({"request": request, "time": time.time()}, f)
+    return path
+
+
+def read_request(run_path: str | Path) -> str | None:
+    """The pending request of a run, None when there is none (or its file cannot be read)."""
+    try:
+        request = json.loads((Path(run_path) / REQUEST_FILE).read_text()).get("request")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return request if request in REQUESTS else None
+
+
 class Control:
-    """Cooperative stop/pause, set from another thread (the studio) or a signal handler (the CLI)."""
+    """Cooperative stop/pause, set from another thread (the studio), a signal handler (the CLI), or,
+    once watch() is called, a request file in the run directory written by another process."""
 
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.pause = threading.Event()
+        self._watched: Path | None = None
+        self._seen: float | None = None
+
+    def watch(self, run_path: str | Path) -> None:
+        """Honour send_request() for this run from now on; a request left from before is dropped."""
+        self._watched = Path(run_path)
+        (self._watched / REQUEST_FILE).unlink(missing_ok=True)
+        self._seen = None
+
+    def poll(self) -> None:
+        """Apply a new request from the watched run's file (one stat when nothing changed)."""
+        if self._watched is None:
+            return
+        try:
+            mtime = os.stat(self._watched / REQUEST_FILE).st_mtime_ns
+        except OSError:
+            return
+        if mtime == self._seen:
+            return
+        self._seen = mtime
+        request = read_request(self._watched)
+        if request == "stop":
+            self.stop.set()
+        elif request == "pause":
+            self.pause.set()
+        elif request == "continue":
+            self.pause.clear()
 
     def should_stop(self) -> bool:
+        self.poll()
         return self.stop.is_set()
 
     def wait_while_paused(self, on_pause: Callable[[], None] | None = None,
                           on_resume: Callable[[], None] | None = None) -> None:
+        self.poll()
         if not self.pause.is_set():
             return
         if on_pause:
             on_pause()
         while self.pause.is_set() and not self.stop.is_set():
             time.sleep(0.1)
+            self.poll()
         if on_resume:
             on_resume()
 

@@ -34,7 +34,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
 def _require_noise_model(model) -> None:
     if not hasattr(model, "generate"):
         raise ValueError(f"the {model.cfg.model} model is not generated from noise: latent tools need an "
-                         f"MLP or DCGAN run")
+                         f"MLP, DCGAN or FastGAN run")
 
 
 def sample_images(model, count: int, seed: int = 0, psi: float = 1.0) -> torch.Tensor:
@@ -64,10 +64,10 @@ class Directions:
 def principal_directions(model, components: int = 8, samples: int = 2000, seed: int = 0) -> Directions:
     _require_noise_model(model)
     G = model.generator()
-    first_block = G.net[:3]  # both generators start with (linear|conv-transpose, batch norm, activation)
     with eval_mode(G):
         z = latent_vectors(model.cfg.latent_dim, samples, seed).to(model.device)
-        acts = first_block(z.view(samples, -1, 1, 1) if _is_conv(G) else z).flatten(1)
+        # Every noise generator exposes first_block(z): its first layer's activations.
+        acts = G.first_block(z).flatten(1)
     acts = acts.float().cpu()
     z = z.cpu()
     acts = acts - acts.mean(0)
@@ -78,10 +78,6 @@ def principal_directions(model, components: int = 8, samples: int = 2000, seed: 
     vectors = vectors / vectors.norm(dim=1, keepdim=True)
     variance = s ** 2
     return Directions(vectors, variance[:k] / variance.sum(), (z @ vectors.T).std(0))
-
-
-def _is_conv(G) -> bool:
-    return isinstance(G.net[0], torch.nn.ConvTranspose2d)
 
 
 def edit(model, seed: int, directions: Directions, amounts: dict[int, float], psi: float = 1.0,

@@ -10,15 +10,23 @@ runs/<run_id>/
     checkpoints/     step_000500.pt ... (the newest few; atomic writes)
                      best.pt, best.json: the checkpoint of the lowest probe FID and its probe row
                      (never rotated)
+
+A damaged config.json or status.json makes the run "damaged" (problems(): listed with the reason,
+refused by resume and fork); damaged lines of metrics.jsonl, quality.jsonl or scores.jsonl are
+skipped and counted (notes()), a torn last line (a kill mid-write) silently. Sweeps (sweep.json)
+and comparison reports (report.json) beside the runs are listed and checked here too.
 """
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from gan_core.config import type_problems
 
 STATES = ("running", "paused", "stopped", "finished", "failed")
 # Names a user may give instead of a checkpoint file (export, sample, translate, fork, the studio).
@@ -44,21 +52,47 @@ def write_json_atomic(path: Path, obj) -> None:
     atomic.write_json(path, obj, indent=2, default=str)
 
 
+@dataclass
+class JsonlContents:
+    rows: list[dict]
+    skipped: int = 0            # complete lines that are not a JSON object (damaged in place)
+    error: str | None = None    # why the file could not be read at all
+
+    def note(self, name: str) -> str | None:
+        """What a run table should say about the file, or None when it read cleanly."""
+        if self.error:
+            return f"{name} cannot be read ({self.error}): its rows are left out"
+        if self.skipped:
+            return f"{name}: {self.skipped} unreadable line(s) skipped"
+        return None
+
+
+def read_jsonl_checked(path: Path) -> JsonlContents:
+    """The rows of a JSON-lines file, with a count of the lines that are not JSON objects (each is
+    skipped; the rows after it still count). A torn last line, without its newline (a kill
+    mid-write), is dropped without counting: the writer appends whole lines, so that is all it is."""
+    from gan_core.jsonl_tail import parse_line  # the one rule, shared with the live view's reader
+
+    contents = JsonlContents([])
+    try:
+        with open(path, "rb") as f:
+            for raw in f:
+                row, damaged = parse_line(raw)
+                if row is not None:
+                    contents.rows.append(row)
+                elif damaged:
+                    contents.skipped += 1
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        contents.error = f"{type(e).__name__}: {e.strerror or e}"
+    return contents
+
+
 def read_jsonl(path: Path) -> list[dict]:
-    """Rows of a JSON-lines file; a torn last line (a kill mid-write) is ignored."""
-    rows = []
-    if not path.exists():
-        return rows
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-    return rows
+    """Rows of a JSON-lines file; a torn last line (a kill mid-write) and damaged lines are skipped
+    (read_jsonl_checked counts them)."""
+    return read_jsonl_checked(path).rows
 
 
 def truncate_jsonl(path: Path, step: int) -> None:
@@ -69,7 +103,7 @@ def truncate_jsonl(path: Path, step: int) -> None:
     write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in rows))
 
 
-def _read_json_object(path: Path) -> tuple[dict | None, str | None]:
+def read_json_object(path: Path) -> tuple[dict | None, str | None]:
     """(the JSON object in path, None), or (None, why it is not one)."""
     try:
         value = json.loads(path.read_text())
@@ -80,6 +114,16 @@ def _read_json_object(path: Path) -> tuple[dict | None, str | None]:
     if not isinstance(value, dict):
         return None, f"{path.name} is damaged (not a JSON object)"
     return value, None
+
+
+
+def _read_config(path: Path) -> tuple[dict | None, str | None]:
+    """config.json's settings, or why they cannot be used: unreadable, or a value of the wrong
+    type (resuming or forking with it would fail deep inside training)."""
+    values, problem = read_json_object(path)
+    if problem is None and (wrong := type_problems(values)):
+        return None, f"{path.name} is damaged ({'; '.join(wrong)})"
+    return values, problem
 
 
 @dataclass
@@ -106,7 +150,7 @@ class Run:
         """The saved settings; {} when config.json is missing or damaged (see problems()), or with
         strict a ValueError saying so (resume, fork: guessing settings would train the wrong run)."""
         p = self.path / "config.json"
-        values, problem = _read_json_object(p)
+        values, problem = _read_config(p)
         if problem and strict:
             raise ValueError(f"run {self.path} cannot be used: {problem}. Its checkpoints still hold their "
                              f"settings; restore config.json or start a new run")
@@ -116,18 +160,29 @@ class Run:
         p = self.path / "status.json"
         if not p.exists():
             return {"state": "unknown", "message": "no status.json"}
-        values, problem = _read_json_object(p)
+        values, problem = read_json_object(p)
         return values if problem is None else {"state": "unknown", "message": problem}
 
     def problems(self) -> list[str]:
         """Why this run's own files cannot be read (config.json, status.json); [] when they can."""
         found = []
-        for name in ("config.json", "status.json"):
+        for name, read in (("config.json", _read_config), ("status.json", read_json_object)):
             path = self.path / name
-            problem = _read_json_object(path)[1] if path.exists() else None
+            problem = read(path)[1] if path.exists() else None
             if problem:
                 found.append(problem)
         return found
+
+    def notes(self, metrics: JsonlContents | None = None) -> list[str]:
+        """What is damaged in the run's records without making the run unusable: lines of
+        metrics.jsonl, quality.jsonl or scores.jsonl that are skipped, an unreadable best.json.
+        `metrics`: metrics.jsonl as already read (a long run's file is read once)."""
+        found = [(metrics or read_jsonl_checked(self.metrics_path)).note(self.metrics_path.name)]
+        found += [read_jsonl_checked(path).note(path.name) for path in (self.quality_path, self.scores_path)]
+        best = self.checkpoints_dir / "best.json"
+        if best.exists():
+            found.append(read_json_object(best)[1])
+        return [note for note in found if note]
 
     def set_status(self, state: str, message: str = "", **extra) -> dict:
         assert state in STATES, state
@@ -177,10 +232,7 @@ class Run:
         p = self.checkpoints_dir / "best.json"
         if not (p.exists() and self.best_path.exists()):
             return None
-        try:
-            return json.loads(p.read_text())
-        except json.JSONDecodeError:
-            return None
+        return read_json_object(p)[0]  # damaged: no best row (notes() says why)
 
     def resolve_checkpoint(self, name: str | os.PathLike | None = None) -> Path:
         """'latest' (also None), 'best', a file name in checkpoints/ or a path -> an existing file.
@@ -206,11 +258,12 @@ class Run:
 
     def summary(self) -> dict:
         """One row for run tables: id, model, state, steps, last losses, best score."""
-        cfg, st, problems = self.config(), self.status(), self.problems()
-        rows = self.metrics()
+        metrics = read_jsonl_checked(self.metrics_path)
+        cfg, st, problems, notes = self.config(), self.status(), self.problems(), self.notes(metrics)
+        rows = metrics.rows
         last = rows[-1] if rows else {}
         scores = self.scores()
-        best = min((s.get("fid") for s in scores if s.get("fid") is not None), default=None)
+        best = min((s["fid"] for s in scores if isinstance(s.get("fid"), (int, float))), default=None)
         probe = self.best_quality()
         return {
             "run": self.id, "model": cfg.get("model"), "state": "damaged" if problems else st.get("state"),
@@ -218,11 +271,16 @@ class Run:
             "epoch": last.get("epoch"), "loss_d": last.get("loss_d", last.get("loss_D")),
             "loss_g": last.get("loss_g", last.get("loss_G")), "best_fid": best,
             "probe_fid": probe.get("fid") if probe else None, "probe_step": probe.get("step") if probe else None,
-            "message": "; ".join(problems) or st.get("message", ""), "updated": st.get("updated"),
+            "message": "; ".join((problems or [m for m in [st.get("message")] if m]) + notes),
+            "updated": st.get("updated"),
         }
 
+    @property
+    def scores_path(self) -> Path:
+        return self.path / "scores.jsonl"
+
     def scores(self) -> list[dict]:
-        return read_jsonl(self.path / "scores.jsonl")
+        return read_jsonl(self.scores_path)
 
 
 @contextlib.contextmanager
@@ -270,5 +328,82 @@ def list_runs(runs_dir: str | os.PathLike | None = None) -> list[Run]:
     root = runs_root(runs_dir)
     if not root.exists():
         return []
+    if not root.is_dir():
+        raise NotADirectoryError(f"runs folder {root} is a file, not a folder: give --runs-dir (or "
+                                 f"$GAN_STUDIO_RUNS) a folder")
     runs = [Run(p) for p in root.iterdir() if (p / "config.json").exists()]
     return sorted(runs, key=lambda r: (r.path / "config.json").stat().st_mtime, reverse=True)
+
+
+# --- the other folders of the runs root: sweeps (gan_core.sweep) and comparison reports (gan_core.compare) ---
+# Listed and checked here, without torch, for the runs command and the studio's listings.
+# What a plan must hold for the Sweep page and a resume (written by plan_sweep).
+PLAN_KEYS = {"sweep_id": str, "batch_sizes": list, "lrs": list, "kid_samples": int, "runs": list, "base_config": dict}
+BASE_KEYS = ("model", "image_size", "epochs", "steps", "device")
+# The table's columns a reader relies on (older sweeps may lack later ones).
+TABLE_KEYS = ("batch_size", "lr")
+
+
+def plan_problem(folder: str | Path) -> str | None:
+    """Why the sweep's sweep.json cannot be used, or None."""
+    plan, problem = read_json_object(Path(folder) / "sweep.json")
+    if problem:
+        return problem
+    wrong = [key for key, kind in PLAN_KEYS.items() if not isinstance(plan.get(key), kind)]
+    if wrong:
+        return f"sweep.json is damaged (missing or malformed: {', '.join(wrong)})"
+    base = plan["base_config"]
+    bad = [f"no {key}" for key in BASE_KEYS if key not in base] + type_problems(base)
+    if bad:
+        return f"sweep.json is damaged (base_config: {'; '.join(bad)})"
+    return None
+
+
+def sweep_problem(folder: str | Path) -> str | None:
+    """Why the sweep cannot be shown or resumed (its sweep.json, or its sweep.csv), or None."""
+    problem = plan_problem(folder)
+    path = Path(folder) / "sweep.csv"
+    if problem or not path.exists():
+        return problem
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), [])
+            for _ in csv.reader(f):
+                pass
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        return f"sweep.csv is damaged ({type(e).__name__}: {e})"
+    missing = [column for column in TABLE_KEYS if column not in header]
+    return f"sweep.csv is damaged (no column {', '.join(missing)})" if missing else None
+
+
+def list_sweeps(runs_dir: str | Path | None = None) -> list[Path]:
+    """Sweep folders under the runs root (damaged ones too: see plan_problem), newest first."""
+    root = runs_root(runs_dir)
+    found = [p.parent for p in root.glob("*/sweep.json")] if root.is_dir() else []
+    return sorted(found, key=lambda p: (p / "sweep.json").stat().st_mtime, reverse=True)
+
+
+REPORT_KEYS = {"table": list, "gifs": dict, "grids": dict, "runs": dict, "kid_samples": int, "settings": dict}
+
+
+def report_problem(folder: str | Path) -> str | None:
+    """Why the folder's report.json cannot be shown, or None."""
+    report, problem = read_json_object(Path(folder) / "report.json")
+    if problem:
+        return problem
+    wrong = [key for key, kind in REPORT_KEYS.items() if not isinstance(report.get(key), kind)]
+    if not wrong and not all(isinstance(row, dict) for row in report["table"]):
+        wrong = ["table rows"]
+    if not wrong and not all(isinstance(name, str) for name in report["gifs"].values()):
+        wrong = ["gifs"]
+    if not wrong and not all(isinstance(names, list) and all(isinstance(n, str) for n in names)
+                             for names in report["grids"].values()):
+        wrong = ["grids"]
+    return f"report.json is damaged (missing or malformed: {', '.join(wrong)})" if wrong else None
+
+
+def list_reports(runs_dir: str | Path | None = None) -> list[Path]:
+    """Report folders directly under the runs root (damaged ones too: see report_problem), newest first."""
+    root = runs_root(runs_dir)
+    found = root.glob("*/report.json") if root.is_dir() else []
+    return [p.parent for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]

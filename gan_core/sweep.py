@@ -11,7 +11,6 @@ sweep skips the combinations it has rows for and resumes an unfinished run from 
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from pathlib import Path
@@ -20,14 +19,15 @@ import pandas as pd
 import torch
 
 from gan_core import atomic
-from gan_core.config import RESUME_MUTABLE, TrainConfig
+from gan_core.config import NOISE_MODELS, RESUME_MUTABLE, TrainConfig
 from gan_core.device import select_device
 from gan_core.events import CancelledError, Control, emit
 from gan_core.metrics.fid import kernel_inception_distance
 from gan_core.metrics.inception import POOL, extract, load_extractor, resolve_weights
 from gan_core.models import load_model
 from gan_core.models.base import seeded_generator, to_uint8
-from gan_core.runs import Run, runs_root, write_json_atomic
+from gan_core.runs import (TABLE_KEYS, Run, list_sweeps, plan_problem, read_json_object, runs_root,  # noqa: F401
+                            write_json_atomic)
 from gan_core.trainer import load_training_images, train
 
 DEFAULT_KID_SAMPLES = 500
@@ -46,8 +46,8 @@ def combination_run_id(sweep_id: str, batch_size: int, lr: float) -> str:
 
 def combinations(base_cfg: TrainConfig, batch_sizes, lrs, sweep_id: str) -> list[TrainConfig]:
     """Every (batch size, lr) as a run config, batch size major. Raises ValueError naming problems."""
-    if base_cfg.model not in ("mlp", "dcgan"):
-        raise ValueError(f"sweeps cover the noise models (mlp, dcgan), not {base_cfg.model}")
+    if base_cfg.model not in NOISE_MODELS:
+        raise ValueError(f"sweeps cover the noise models ({', '.join(NOISE_MODELS)}), not {base_cfg.model}")
     if not batch_sizes or not lrs:
         raise ValueError("a sweep needs at least one batch size and one learning rate")
     configs = [dataclasses.replace(base_cfg, batch_size=int(b), lr_g=float(lr), lr_d=float(lr),
@@ -60,20 +60,31 @@ def combinations(base_cfg: TrainConfig, batch_sizes, lrs, sweep_id: str) -> list
 
 
 def read_plan(folder: str | Path) -> dict:
-    return json.loads((Path(folder) / "sweep.json").read_text())
-
-
-def list_sweeps(runs_dir: str | Path | None = None) -> list[Path]:
-    """Sweep folders under the runs root, newest first."""
-    root = runs_root(runs_dir)
-    found = [p.parent for p in root.glob("*/sweep.json")] if root.exists() else []
-    return sorted(found, key=lambda p: (p / "sweep.json").stat().st_mtime, reverse=True)
+    """sweep.json. ValueError naming it when it is missing, damaged or incomplete."""
+    folder = Path(folder)
+    problem = plan_problem(folder)
+    if problem:
+        raise ValueError(f"sweep {folder} cannot be used: {problem}. Its runs are intact; restore sweep.json, "
+                         f"or start a new sweep (another sweep id)")
+    return read_json_object(folder / "sweep.json")[0]
 
 
 def load_sweep(folder: str | Path) -> pd.DataFrame:
-    """The sweep's table (empty, with its columns, before the first combination has ended)."""
+    """The sweep's table (empty, with its columns, before the first combination has ended).
+    ValueError naming sweep.csv when it cannot be read."""
     path = Path(folder) / "sweep.csv"
-    return pd.read_csv(path) if path.exists() else pd.DataFrame(columns=COLUMNS)
+    if not path.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as e:  # pandas' ParserError and EmptyDataError are ValueErrors
+        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+    else:
+        missing = [c for c in TABLE_KEYS if c not in table]
+        if not missing:
+            return table
+        reason = f"no column {', '.join(missing)}"
+    raise ValueError(f"{path} is damaged ({reason}): delete it and run the sweep again to rebuild it from its runs")
 
 
 def plan_sweep(base_cfg: TrainConfig, batch_sizes, lrs, sweep_id: str,
@@ -165,7 +176,7 @@ def run_sweep(base_cfg: TrainConfig, batch_sizes, lrs, sweep_id: str, kid_sample
     run cleanly (resumable) and ends the sweep."""
     control = control or Control()
     folder, configs = plan_sweep(base_cfg, batch_sizes, lrs, sweep_id, kid_samples)
-    rows = {r["run"]: r for r in load_sweep(folder).to_dict("records")}
+    rows = {r["run"]: r for r in load_sweep(folder).to_dict("records") if isinstance(r.get("run"), str)}
     kid = None
     try:
         for i, cfg in enumerate(configs, 1):

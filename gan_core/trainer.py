@@ -127,7 +127,7 @@ class Trainer:
         """(parent run, checkpoint path, checkpoint) of --fork, checked against this config."""
         run, path = fork.fork_source(self.cfg.fork, self.cfg.runs_dir)
         try:
-            ckpt = checkpoint.load(path, map_location=self.device)
+            ckpt = checkpoint.load(path, map_location=self.device, require=checkpoint.TRAINING_KEYS)
         except ValueError as e:
             raise ValueError(f"cannot fork: {e}") from e
         fork.check_fork(ckpt["config"], self.cfg, path)
@@ -271,6 +271,9 @@ class Trainer:
             for path in (self.run.metrics_path, self.run.quality_path):
                 truncate_jsonl(path, self.step)
             self.run.set_status("running", self.notice, step=self.step, total_steps=model.total_steps)
+            # Pause, continue and stop requests from other processes (the studio, for a CLI or torchrun
+            # run). Rank 0 alone reads them: the others wait for it at their next collective.
+            self.control.watch(self.run.path)
         emit(self.callbacks, "start", run=str(self.run.path), total_steps=model.total_steps,
              resumed_from=self.step, steps_per_epoch=model.steps_per_epoch)
         done = self.step >= model.total_steps

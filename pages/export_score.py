@@ -1,6 +1,5 @@
 """Export & score: write the competition's images.zip from a run, then score it (FID, KID, MiFID)
 against the Monet paintings. Both run as background jobs; a fragment polls them."""
-import json
 import time
 import zipfile
 from functools import partial
@@ -15,6 +14,7 @@ from gan_core.export_options import (DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DE
                                      TTAS)
 from gan_core.export_validate import MAX_COUNT, MIN_SUBMISSION
 from gan_core.metrics import append_score, default_reference, evaluate
+from gan_core.runs import read_json_object
 from studio.jobs import JobBusyError, registry
 from studio.widgets import checkpoint_picker, dataset_path, run_picker, show_job_progress
 
@@ -66,8 +66,10 @@ def job_panel(kind: str, run_path: Path) -> None:
 def export_manifest(zip_path: Path) -> dict | None:
     """The newest export manifest written for this zip (what it holds: step, checkpoint, seed...)."""
     for manifest in sorted(zip_path.parent.glob("*.json"), reverse=True):
-        details = json.loads(manifest.read_text())
-        if Path(details.get("output", "")) == zip_path.resolve():
+        details, damaged = read_json_object(manifest)
+        if damaged:  # a torn or edited manifest describes nothing: the others still may
+            continue
+        if Path(str(details.get("output", ""))) == zip_path.resolve():
             return details
     return None
 

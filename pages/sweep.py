@@ -5,8 +5,9 @@ import time
 import plotly.graph_objects as go
 import streamlit as st
 
-from gan_core.config import build_config
+from gan_core.config import NOISE_MODELS, build_config
 from gan_core.device import select_device
+from gan_core.runs import sweep_problem
 from gan_core.sweep import DEFAULT_KID_SAMPLES, list_sweeps, load_sweep, plan_sweep, read_plan, resume_sweep, run_sweep
 from studio.jobs import JobBusyError, registry
 from studio.widgets import dataset_path, no_dataset_notice, runs_dir, show_job_progress
@@ -39,7 +40,7 @@ def start(sweep_id: str, target, device: str) -> None:
 def new_sweep_form(dataset: str | None) -> None:
     with st.form("sweep_settings"):
         left, middle, right = st.columns(3)
-        model = left.selectbox("Model", ("dcgan", "mlp"))
+        model = left.selectbox("Model", NOISE_MODELS)
         batch_sizes = middle.text_input("Batch sizes", "32,64,100")
         lrs = right.text_input("Learning rates (G and D)", "1e-4,2e-4,3e-4")
         image_size = left.selectbox("Image size", (32, 64, 128), index=1)
@@ -81,7 +82,11 @@ def heatmap(table, column: str) -> go.Figure:
 
 
 def sweep_view(folder) -> None:
-    plan, table = read_plan(folder), load_sweep(folder)
+    try:
+        plan, table = read_plan(folder), load_sweep(folder)
+    except ValueError as e:  # a damaged sweep.json or sweep.csv: the reason, not a traceback
+        st.error(str(e), icon=":material/broken_image:")
+        return
     base = plan["base_config"]
     bound = f"{base['steps']} steps" if base["steps"] else f"{base['epochs']} epochs"
     st.caption(f"{base['model']} at {base['image_size']} px, {bound} per run · batch sizes {plan['batch_sizes']} × "
@@ -132,8 +137,15 @@ if not sweeps:
     st.info(f"No sweeps in `{runs_dir()}` yet: launch one above, or run `python -m gan_core sweep`.",
             icon=":material/grid_on:")
     st.stop()
+damaged = {name: problem for name, folder in sweeps.items() if (problem := sweep_problem(folder))}
+for name, problem in damaged.items():
+    st.warning(f"Sweep `{name}` is damaged: {problem}. Its runs still show on the Runs page.",
+               icon=":material/broken_image:")
 if st.session_state.get(CHOSEN_KEY) not in sweeps:
     st.session_state.pop(CHOSEN_KEY, None)  # deleted meanwhile
-chosen = st.selectbox("Sweep", list(sweeps), key=CHOSEN_KEY)
+# The usable sweeps first, so the one shown at first is one that can be shown.
+choices = [name for name in sweeps if name not in damaged] + [name for name in sweeps if name in damaged]
+chosen = st.selectbox("Sweep", choices, key=CHOSEN_KEY,
+                      format_func=lambda name: f"{name} (damaged)" if name in damaged else name)
 job = job_for(chosen)
 (live_sweep_view if job is not None and job.running else sweep_view)(sweeps[chosen])

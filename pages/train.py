@@ -22,6 +22,6 @@ with st.expander("New run", expanded=True, icon=":material/tune:"):
 
 st.subheader("Live view")
 pending_launch()
-run = run_picker("Run", key=RUN_KEY)
+run = run_picker("Run", key=RUN_KEY, url_param="run")  # ?run=ID opens a run
 if run is not None:
     live_view(run)

@@ -115,8 +115,12 @@ def _upload() -> None:
     try:
         with st.spinner("Checking the archive…"):
             saved = save_upload(uploaded, uploaded.name, uploads_dir(), MAX_UPLOAD_MB * 2**20, MAX_UNCOMPRESSED)
-    except ArchiveError as e:
-        st.error(str(e))
+    except ArchiveError as e:  # one line naming the archive and what to do; nothing was kept
+        st.error(str(e), icon=":material/folder_zip:")
+        return
+    except OSError as e:  # the uploads folder itself: full disk, permissions
+        st.error(f"Cannot keep {uploaded.name} in {uploads_dir()}: {e.strerror or e}. Free some space or set "
+                 f"GAN_STUDIO_UPLOADS to a writable folder.", icon=":material/folder_zip:")
         return
     st.session_state["accepted_upload"] = uploaded.file_id
     st.toast(f"Accepted {uploaded.name}: it is now the dataset in use.", icon=":material/check_circle:")

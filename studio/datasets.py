@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from gan_core.config import default_data_path
-from gan_core.image_files import is_image_name
+from gan_core.image_files import is_dataset_member_name
 
 ARCHIVE_SUFFIXES = {".zip", ".tfrec"}
 REPO = Path(__file__).resolve().parent.parent
@@ -18,8 +18,8 @@ def uploads_dir() -> Path:
 
 
 def _is_data_file(name: str) -> bool:
-    # MNIST raw IDX files: train-images-idx3-ubyte(.gz)
-    return is_image_name(name) or Path(name).suffix.lower() in ARCHIVE_SUFFIXES or "-ubyte" in name
+    # an image, a .tfrec, MNIST's raw IDX files (train-images-idx3-ubyte(.gz)), or a zip of them
+    return is_dataset_member_name(name) or Path(name).suffix.lower() in ARCHIVE_SUFFIXES
 
 
 def dataset_problem(path: str | os.PathLike) -> str | None:

@@ -1,6 +1,9 @@
 """The Train page's live view of one run. It reads the run directory (the source of truth, so a
 restarted studio shows every run as it was) and refreshes itself every REFRESH_S while the run is
-active; the job registry is only asked for the controls."""
+active; the job registry is only asked for the controls. metrics.jsonl is followed incrementally
+(studio.metrics_feed: a refresh reads only the rows written since the last one) and the charts
+draw downsampled curves, so a refresh of a 60,000-step run costs tens of milliseconds of CPU, not
+a second (bench/live_view.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,9 +15,10 @@ from gan_core.runs import Run
 from studio import charts, training
 from studio.fork_view import HINT as FORK_HINT, fork_panel
 from studio.jobs import Job, JobBusyError, registry
+from studio.metrics_feed import MetricsFeed
 from studio.quality_view import quality_section, show_collapse_warnings
 from studio.samples import evolution_gif, step_number
-from studio.widgets import dataset_path, format_duration
+from studio.widgets import chart_controls, dataset_path, format_duration
 
 REFRESH_S = 2
 STATE_BADGES = {"running": ":blue-badge[running]", "paused": ":orange-badge[paused]",
@@ -32,6 +36,12 @@ def live_view(run: Run) -> None:
         _panel(str(run.path))
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def feed(metrics_path: str) -> MetricsFeed:
+    """A run's metrics.jsonl, read incrementally: one reader per file, shared by every rerun and tab."""
+    return MetricsFeed(metrics_path)
+
+
 @st.fragment(run_every=REFRESH_S)
 def _refreshing_panel(run_path: str, shown_state: str) -> None:
     state = _panel(run_path)
@@ -44,12 +54,12 @@ def _panel(run_path: str) -> str:
     job = registry().for_run(run.path, "train")
     state = training.run_state(run, job)
     status = run.status()
-    rows = run.metrics()
+    frame, recent = feed(str(run.metrics_path)).update()
     top = st.columns([3, 2], vertical_alignment="center")
     top[0].markdown(f"#### {run.id} {STATE_BADGES.get(state, state)}")
     with top[1]:
         _controls(run, job, state)
-    _progress(rows, status, state)
+    _progress(recent, status, state)
     if state == "failed":
         st.error(status.get("message") or (job.error if job else None) or "the run failed")
         st.info(FORK_HINT, icon=":material/fork_right:")
@@ -64,7 +74,7 @@ def _panel(run_path: str) -> str:
     if job and job.error and state != "failed":
         st.error(job.error)
     show_collapse_warnings(run)
-    _charts_and_samples(run, rows)
+    _charts_and_samples(run, frame)
     if state != "failed":
         _fork(run, expanded=False)
     return state
@@ -100,6 +110,7 @@ def _controls(run: Run, job: Job | None, state: str) -> None:
 
 
 def _progress(rows: list[dict], status: dict, state: str) -> None:
+    """rows: the run's last MetricsFeed.RECENT rows (progress reads the last 50 since the start)."""
     p = training.progress(rows, status)
     if not p["total"]:
         if state in training.ACTIVE_STATES:
@@ -113,15 +124,20 @@ def _progress(rows: list[dict], status: dict, state: str) -> None:
     st.progress(min(p["done"] / p["total"], 1.0), text=text)
 
 
-def _charts_and_samples(run: Run, rows: list[dict]) -> None:
-    frame = charts.metrics_frame(rows)
+def _charts_and_samples(run: Run, frame) -> None:
+    """frame: the run's metrics (charts.metrics_frame); every chart downsamples its series
+    (charts.MAX_POINTS) after smoothing them whole."""
     samples = run.samples()
     if frame.empty and not samples:
         st.info("No steps yet: metrics appear after the first optimizer step.")
         return
     left, right = st.columns([3, 2])
+    controls = {}
+    if not frame.empty:
+        with left:
+            controls = chart_controls("train")
     for title, names in (charts.loss_groups(frame) if not frame.empty else {}).items():
-        left.plotly_chart(charts.line_figure(frame, {n: n for n in names}, title, "loss"),
+        left.plotly_chart(charts.line_figure(frame, {n: n for n in names}, title, "loss", **controls),
                           key=f"{title.split()[0].lower()}_{run.id}")
     with left:
         quality_section(run, key=f"quality_{run.id}")
@@ -132,7 +148,9 @@ def _charts_and_samples(run: Run, rows: list[dict]) -> None:
     sections = {"Sample evolution": lambda: _evolution(run, samples)}
     if outputs:
         sections["D(x) and D(G(z))"] = lambda: st.plotly_chart(
-            charts.line_figure(frame, outputs, "Discriminator outputs", "mean sigmoid"), key=f"d_outputs_{run.id}")
+            charts.line_figure(frame, outputs, "Discriminator outputs", "mean sigmoid",
+                               weight=controls.get("weight", 0.0),
+                               ignore_outliers=controls.get("ignore_outliers", False)), key=f"d_outputs_{run.id}")
     if rates:
         sections["Learning rates"] = lambda: st.plotly_chart(
             charts.line_figure(frame, {n: n for n in rates}, "Learning rates", "lr"), key=f"lr_{run.id}")

@@ -109,8 +109,9 @@ PROBE_COLUMNS = {
 }
 
 
-def compare_quality(runs: list[Run]) -> None:
-    """The Runs page: chosen runs' probe FID curves overlaid, and each one's best probe."""
+def compare_quality(runs: list[Run], colours: dict[str, str] | None = None) -> None:
+    """The Runs page: chosen runs' probe FID curves overlaid (in the page's run colours), and each
+    one's best probe."""
     st.subheader("Quality probe")
     table = probe_table(runs)
     if table.empty:
@@ -127,7 +128,8 @@ def compare_quality(runs: list[Run]) -> None:
     for r in runs:
         row = r.best_quality()
         best[r.id] = shifted([row], offsets[r.id])[0] if row else None
-    st.plotly_chart(charts.quality_overlay_figure(curves, best), key="compare_quality_chart")
+    figure = charts.quality_overlay_figure(curves, best, colours=colours or charts.run_colours(curves))
+    st.plotly_chart(figure, key="compare_quality_chart")
     st.dataframe(table, hide_index=True, column_config=PROBE_COLUMNS)
     missing = [r.id for r in runs if r.id not in set(table["run"])]
     if missing:

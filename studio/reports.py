@@ -7,15 +7,20 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from gan_core.compare import list_reports, load_report
-from gan_core.sweep import list_sweeps, load_sweep, read_plan
+from gan_core.compare import list_reports, load_report, report_problem
+from gan_core.runs import read_json_object, sweep_problem
+from gan_core.sweep import list_sweeps, load_sweep, plan_problem
 
 TABLE_COLUMNS = ["model", "state", "steps", "epochs", "train_s", "loss_d_final", "loss_g_final", "loss_d_mean",
                  "loss_g_mean", "kid_mean", "kid_std", "params_g", "params_d"]
 
 
 def show_comparison(folder: Path) -> None:
-    report = load_report(folder)
+    try:
+        report = load_report(folder)
+    except ValueError as e:  # a damaged report.json: say so, and every other report still shows
+        st.error(str(e), icon=":material/broken_image:")
+        return
     table = pd.DataFrame(report["table"])
     st.dataframe(table[[c for c in TABLE_COLUMNS if c in table]], hide_index=True)
     st.caption(f"KID against the real images on {report['kid_samples']} generated samples per model "
@@ -26,8 +31,17 @@ def show_comparison(folder: Path) -> None:
 
 
 def show_sweep(folder: Path) -> None:
-    plan = read_plan(folder)
-    table = load_sweep(folder)
+    plan, unreadable = read_json_object(folder / "sweep.json")
+    try:
+        if unreadable:
+            raise ValueError(f"sweep {folder} cannot be shown: {unreadable}")
+        table = load_sweep(folder)
+    except ValueError as e:  # a damaged sweep.json or sweep.csv: the reason, and the other reports still show
+        st.error(str(e), icon=":material/broken_image:")
+        return
+    problem = plan_problem(folder)
+    if problem:  # readable, but not a whole plan
+        st.warning(f"{problem}: the Sweep page can neither show nor resume it", icon=":material/broken_image:")
     st.caption(f"batch sizes {plan.get('batch_sizes')} x learning rates {plan.get('lrs')}; "
                f"heatmaps on the Sweep page")
     if table.empty:
@@ -42,8 +56,13 @@ def show_reports(root: Path) -> None:
         st.caption(f"Reports written by `python -m gan_core compare` and sweeps from `python -m gan_core sweep` "
                    f"(or the Sweep page) in `{root}` appear here.")
     for i, folder in enumerate(comparisons):
-        with st.expander(f"Comparison {folder.name}", icon=":material/leaderboard:", expanded=i == 0):
+        damaged = report_problem(folder)
+        with st.expander(f"Comparison {folder.name}" + (" (damaged)" if damaged else ""),
+                         icon=":material/broken_image:" if damaged else ":material/leaderboard:",
+                         expanded=i == 0 or bool(damaged)):
             show_comparison(folder)
     for folder in sweeps:
-        with st.expander(f"Sweep {folder.name}", icon=":material/grid_on:"):
+        damaged = sweep_problem(folder)
+        with st.expander(f"Sweep {folder.name}" + (" (damaged)" if damaged else ""),
+                         icon=":material/broken_image:" if damaged else ":material/grid_on:", expanded=bool(damaged)):
             show_sweep(folder)

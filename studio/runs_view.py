@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 import streamlit as st
@@ -9,6 +10,7 @@ import streamlit as st
 from gan_core.runs import Run
 from studio import charts
 from studio.quality_view import compare_quality
+from studio.widgets import chart_controls
 
 SUMMARY_COLUMNS = {
     "run": st.column_config.TextColumn("Run"),
@@ -34,8 +36,19 @@ def runs_frame(runs: list[Run]) -> pd.DataFrame:
     return frame
 
 
+def run_link(run_id: str) -> str:
+    """The Train page's address of a run (relative: it works behind any base URL)."""
+    return f"train?run={quote(run_id)}"
+
+
 def show_runs_table(runs: list[Run]) -> None:
-    st.dataframe(runs_frame(runs), hide_index=True, column_config=SUMMARY_COLUMNS)
+    frame = runs_frame(runs)
+    frame.insert(1, "open", frame["run"].map(run_link))
+    st.dataframe(frame, hide_index=True, column_config={**SUMMARY_COLUMNS, "open": OPEN_COLUMN})
+
+
+OPEN_COLUMN = st.column_config.LinkColumn("Open", display_text="live view", width="small",
+                                          help="The run on the Train page (its address: train?run=ID).")
 
 
 def config_table(runs: list[Run]) -> pd.DataFrame:
@@ -71,6 +84,11 @@ def scores_frame(runs: list[Run]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def default_metrics(losses: list[str]) -> list[str]:
+    """The comparison's first metrics: the generator's and the discriminator's total loss."""
+    return [m for m in losses if m.lower() in ("loss_g", "loss_d")] or losses[:2]
+
+
 def compare_runs(runs: dict) -> None:
     """Chosen runs side by side: metric curves, quality-probe curves, settings (differences highlighted), scores."""
     st.header("Compare", divider="gray")
@@ -80,18 +98,21 @@ def compare_runs(runs: dict) -> None:
         return
 
     frames = {r.id: charts.metrics_frame(r.metrics()) for r in chosen}
+    colours = charts.run_colours(frames)  # one colour per run in every chart below
     available = sorted({m for f in frames.values() if not f.empty for m in charts.numeric_metrics(f)})
     losses = [m for m in available if m.startswith("loss")]
-    left, right = st.columns([3, 1])
-    metrics = left.multiselect("Metrics", available, default=[m for m in ("loss_g", "loss_d", "loss_G") if m in losses]
-                               or losses[:2], key="compare_metrics")
-    window = right.slider("Smoothing (steps)", 1, 200, 1, key="compare_smoothing")
+    left, right = st.columns([1, 1], vertical_alignment="bottom")
+    metrics = left.multiselect("Metrics", available, default=default_metrics(losses), key="compare_metrics",
+                               help="Colour: the run; line style (solid, dashed, dotted…): the metric.")
+    with right:
+        controls = chart_controls("compare")
     if metrics:
-        st.plotly_chart(charts.overlay_figure(frames, metrics, "Metrics by run", window), key="compare_chart")
+        st.plotly_chart(charts.overlay_figure(frames, metrics, "Metrics by run", colours=colours, **controls),
+                        key="compare_chart")
     else:
         st.caption("No metrics recorded yet for these runs.")
 
-    compare_quality(chosen)
+    compare_quality(chosen, colours)
 
     st.subheader("Settings")
     table = config_table(chosen)

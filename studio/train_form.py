@@ -6,21 +6,22 @@ import math
 
 import streamlit as st
 
-from gan_core.config import (MODELS, TRANSLATION_MODELS, TrainConfig, build_config, config_fields, list_presets,
-                             model_defaults)
+from gan_core.config import (MODELS, NOISE_MODELS, TRANSLATION_MODELS, TrainConfig, build_config, config_fields,
+                             list_presets, model_defaults)
 
 GROUPS = {"data": "Data", "model": "Model", "loss": "Loss", "training": "Optimisation", "run": "Run & outputs"}
 # Chosen outside the form (they change which fields are shown) or set by the studio itself.
 OUTSIDE_FORM = {"preset", "model", "runs_dir"}
-NOISE = ("mlp", "dcgan")
-CONV = ("dcgan",) + TRANSLATION_MODELS
+NOISE = NOISE_MODELS
+CONV = ("dcgan", "fastgan") + TRANSLATION_MODELS
 CUT = ("cut", "fastcut")
 # Fields that only mean something for some models; the rest apply to all.
 ONLY_FOR = {
     "domain": NOISE, "latent_dim": NOISE, "mlp_hidden": ("mlp",), "ngf": CONV, "ndf": CONV, "d_head": ("dcgan",),
     "loss": NOISE, "label_smoothing": NOISE, "lambda_cycle": ("cyclegan",), "lambda_identity": ("cyclegan",),
-    "pool_size": ("cyclegan",),
-    **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "upsample", "epoch_size", "flip", "jitter",
+    "pool_size": ("cyclegan",), "lambda_rec": ("fastgan",),
+    "upsample": ("dcgan",) + TRANSLATION_MODELS,
+    **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "epoch_size", "flip", "jitter",
                                                          "crop_size")},
     **{name: CUT for name in ("lambda_gan", "lambda_nce", "nce_idt", "nce_layers", "nce_patches",
                               "nce_temperature", "nce_dim", "flip_equivariance")},

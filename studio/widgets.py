@@ -8,6 +8,7 @@ from pathlib import Path
 import streamlit as st
 
 from gan_core.runs import Run, list_runs, runs_root
+from studio import charts
 from studio.datasets import dataset_problem, environment_dataset
 from studio.jobs import Job
 from studio.navigation import page
@@ -58,8 +59,10 @@ def require_dataset() -> str:
 
 
 def run_picker(label: str = "Run", models: tuple[str, ...] | None = None, key: str | None = None,
-               states=None) -> Run | None:
-    """A selectbox over the runs (newest first), optionally only some models or states."""
+               states=None, url_param: str | None = None) -> Run | None:
+    """A selectbox over the runs (newest first), optionally only some models or states. With
+    url_param (and a key), the URL's ?url_param=ID chooses the run and the choice is written back
+    to the URL, so a run's address opens it."""
     runs = {}
     for run in list_runs(runs_dir()):
         model, state = run.config().get("model"), run.status().get("state")
@@ -69,8 +72,46 @@ def run_picker(label: str = "Run", models: tuple[str, ...] | None = None, key: s
         kinds = "/".join(m.upper() for m in models) + " " if models else ""
         st.info(f"No {kinds}runs in `{runs_dir()}` yet: train one on the Train page.")
         return None
+    if url_param and key:
+        _choose_from_url(url_param, key, runs)
     choice = st.selectbox(label, list(runs), key=key, format_func=lambda rid: runs[rid][1])
+    if url_param and key and choice is not None:
+        if st.query_params.get(url_param) != choice:
+            st.query_params[url_param] = choice
+        st.session_state[_url_key(key)] = choice
     return runs[choice][0] if choice in runs else None
+
+
+def _url_key(key: str) -> str:
+    return f"{key}__from_url"
+
+
+def _choose_from_url(param: str, key: str, runs: dict) -> None:
+    """Point the picker `key` at the URL's run, when the URL names one this session has not yet
+    followed (a fresh tab, or an address with another ?run=); an unknown one is said in one line."""
+    wanted = st.query_params.get(param)
+    if not wanted or (key in st.session_state and st.session_state.get(_url_key(key)) == wanted):
+        return
+    st.session_state[_url_key(key)] = wanted
+    if wanted in runs:
+        st.session_state[key] = wanted
+    else:
+        shown = st.session_state.get(key) if st.session_state.get(key) in runs else next(iter(runs))
+        st.warning(f"No run `{wanted}` in `{runs_dir()}`: showing `{shown}`.", icon=":material/link_off:")
+
+
+def chart_controls(key: str) -> dict:
+    """TensorBoard's smoothing slider, a log scale and "ignore outliers" for the charts below
+    them: keyword arguments for studio.charts' figures."""
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    weight = left.slider("Smoothing", 0.0, charts.SMOOTHING_MAX, charts.SMOOTHING_DEFAULT, 0.01,
+                         key=f"{key}_smoothing", help="An exponential moving average, as TensorBoard's slider: "
+                         "0 draws the raw values, 0.99 the smoothest curve. The raw values stay faint behind.")
+    log_y = right.toggle("Log scale", key=f"{key}_log_y", help="A logarithmic y axis (values ≤ 0 are not drawn).")
+    ignore_outliers = right.toggle("Ignore outliers", value=True, key=f"{key}_outliers",
+                                   help="Scale the y axis to the curves without their outliers (a first-step "
+                                        "spike, a blow-up), as TensorBoard's option.")
+    return {"weight": weight, "log_y": log_y, "ignore_outliers": ignore_outliers}
 
 
 def checkpoint_options(run: Run) -> dict[str, str]:

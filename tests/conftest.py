@@ -1,6 +1,11 @@
 """Shared fixtures. Real data comes from environment variables that .ci/run sets:
 GAN_STUDIO_DATA (the competition folder) and GAN_STUDIO_MNIST (MNIST raw/ folder). Locally they
 default to ../shared beside the repo. Under CI a missing dataset fails the test; elsewhere it skips.
+
+Everything a test writes goes to temporary folders: one session-wide cache, runs root and uploads
+folder (`session_folders`, set in os.environ, so subprocesses and the studio's server use them too),
+which a test may still replace with its own. Markers (pyproject.toml): inception, browser and
+subprocess tests are also `slow`, so `-m "not slow"` is the fast subset.
 """
 from __future__ import annotations
 
@@ -12,6 +17,30 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
+
+
+SESSION_VARIABLES = {"GAN_STUDIO_CACHE": "cache", "GAN_STUDIO_RUNS": "runs", "GAN_STUDIO_UPLOADS": "uploads"}
+IMPLY_SLOW = ("inception", "browser", "subprocess")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects anything
+def pytest_collection_modifyitems(config, items):
+    """One rule: a test marked inception, browser or subprocess is slow too."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in IMPLY_SLOW) and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_folders(tmp_path_factory) -> Path:
+    """The session's own $GAN_STUDIO_CACHE, $GAN_STUDIO_RUNS and $GAN_STUDIO_UPLOADS (filled once per
+    session, never the developer's user cache, runs/ or data/uploads), for every test and subprocess."""
+    root = tmp_path_factory.mktemp("session")
+    with pytest.MonkeyPatch.context() as env:
+        for name, sub in SESSION_VARIABLES.items():
+            (root / sub).mkdir()
+            env.setenv(name, str(root / sub))
+        yield root
 
 
 def _require(path: Path, what: str) -> Path:

@@ -139,6 +139,7 @@ def test_concurrent_writers_of_one_target_never_collide_or_tear(tmp_path):
     assert target.read_text() == "plain"
 
 
+@pytest.mark.subprocess
 def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
     target = tmp_path / "images.zip"
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)

@@ -11,6 +11,7 @@ from studio.navigation import PAGE_SPECS
 from studio_support import REPO, finished_run_root
 
 ARTIFACTS = REPO / "test-artifacts"
+pytestmark = pytest.mark.browser  # (and so slow: tests/conftest.py)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -29,6 +29,7 @@ def stop_at(step: int, control: Control):
     return callback
 
 
+@pytest.mark.inception
 def test_compare_stops_resumes_and_reports(mnist_raw, runs_dir, tmp_path, restore_signals):
     out = tmp_path / "mnist-report"
     control = Control()

@@ -187,6 +187,7 @@ def test_stop_and_resume_is_exact(straight, competition_data, runs_dir):
         assert torch.equal(group_a["exp_avg"], group_b["exp_avg"])
 
 
+@pytest.mark.slow
 def test_cut_exports_valid_zip(straight, tmp_path):
     _, _, run = straight
     report = export_zip(run, count=8, out=tmp_path / "images.zip", resolution="native", tta="flip")

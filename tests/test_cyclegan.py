@@ -2,6 +2,7 @@
 translation."""
 from __future__ import annotations
 
+import copy
 import shutil
 
 import pytest
@@ -12,7 +13,7 @@ from torch import nn
 from gan_core.cli import main
 from gan_core.config import build_config
 from gan_core.events import Control
-from gan_core.models import load_model
+from gan_core.models import build_model, load_model
 from gan_core.networks.patchgan import PatchGANDiscriminator
 from gan_core.networks.resnet_generator import ResidualBlock, ResnetGenerator
 from gan_core.runs import Run
@@ -157,3 +158,47 @@ def test_translate_and_cycle_api(straight_run):
     uint8 = ((photos + 1) * 127.5).round().to(torch.uint8)
     out = torch.cat(list(translate_images(model, uint8, size=128, batch_size=1)))
     assert out.dtype == torch.uint8 and out.shape == (2, 3, 128, 128)
+
+
+@pytest.mark.parametrize("lambda_identity", [1.5, 0.0])
+def test_reported_loss_terms_equal_a_direct_computation_on_fixed_tensors(lambda_identity):
+    """One real train_step on seeded tiny networks and fixed tensors (no pool, no DiffAugment): every
+    term it reports is the formula written out on copies of the networks taken before the step."""
+    cfg = build_config(dict(model="cyclegan", image_size=32, ngf=4, ndf=4, n_blocks=1, pool_size=0,
+                            lambda_cycle=3.0, lambda_identity=lambda_identity, device="cpu"))
+    torch.manual_seed(0)
+    model = build_model(cfg, 3, torch.device("cpu"))
+    photo, monet = torch.rand(2, 2, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    G_monet, G_photo, D_monet, D_photo = (copy.deepcopy(model.nets[k]) for k in
+                                          ("G_monet", "G_photo", "D_monet", "D_photo"))
+    reported = {k: float(v) for k, v in model.train_step([(photo, monet)]).items()}
+
+    def l1(a, b):
+        return (a - b).abs().mean()
+
+    def mse(a, target):
+        return ((a - target) ** 2).mean()
+
+    with torch.no_grad():
+        fake_monet, fake_photo = G_monet(photo), G_photo(monet)
+        want = {
+            "loss_G_adv_monet": mse(D_monet(fake_monet), 1),  # the reference's MSE, no 1/2
+            "loss_G_adv_photo": mse(D_photo(fake_photo), 1),
+            "loss_cycle_photo": 3.0 * l1(G_photo(fake_monet), photo),
+            "loss_cycle_monet": 3.0 * l1(G_monet(fake_photo), monet),
+            "loss_idt_monet": lambda_identity * l1(G_monet(monet), monet),  # lambda_identity is the weight itself
+            "loss_idt_photo": lambda_identity * l1(G_photo(photo), photo),
+            # D's step uses the fakes made before G's update (pool size 0) and D's weights before its own.
+            "loss_D_monet": 0.5 * mse(D_monet(monet), 1) + 0.5 * mse(D_monet(fake_monet), 0),
+            "loss_D_photo": 0.5 * mse(D_photo(photo), 1) + 0.5 * mse(D_photo(fake_photo), 0),
+        }
+    want = {k: float(v) for k, v in want.items()}
+    want["loss_G"] = sum(want[k] for k in want if k.startswith(("loss_G_adv", "loss_cycle", "loss_idt")))
+    want["loss_D"] = (want["loss_D_monet"] + want["loss_D_photo"]) / 2
+    assert set(reported) == set(want) == set(model.loss_names)
+    for name, value in want.items():
+        assert reported[name] == pytest.approx(value, rel=1e-5, abs=1e-7), name
+    assert (reported["loss_idt_monet"] > 0) == (lambda_identity > 0)
+    # The step changed both generators and both discriminators.
+    for name, before in (("G_monet", G_monet), ("G_photo", G_photo), ("D_monet", D_monet), ("D_photo", D_photo)):
+        assert not all(torch.equal(a, b) for a, b in zip(before.parameters(), model.nets[name].parameters())), name

@@ -26,9 +26,12 @@ fit = trainer.Trainer._fit
 
 def fit_and_dump(self):
     run = fit(self)
-    G = self.model.nets["G"]
+    G = self.model.nets[self.model.ema_net]  # the generator: G, or CycleGAN's G_monet
+    nets = {name: {k: v.detach() for k, v in net.named_parameters()} for name, net in self.model.nets.items()}
+    pools = {k: p.state_dict()["images"] for k, p in getattr(self.model, "pools", {}).items()}
     torch.save({"params": {k: v.detach() for k, v in G.named_parameters()},
-                "buffers": {k: v for k, v in G.named_buffers()}}, f"{DUMP_DIR}/rank{self.dist.rank}.pt")
+                "buffers": {k: v for k, v in G.named_buffers()}, "nets": nets, "pools": pools},
+               f"{DUMP_DIR}/rank{self.dist.rank}.pt")
     return run
 
 trainer.Trainer._fit = fit_and_dump
@@ -70,6 +73,7 @@ def generator(run):
     return checkpoint.load(run.latest_checkpoint())["state"]["nets"]["G"]
 
 
+@pytest.mark.subprocess
 def test_two_processes_stay_identical_and_resume_exactly(competition_data, runs_dir, tmp_path):
     script, dumps = dumping_launcher(tmp_path)
     out = launch(train_args(competition_data, runs_dir, "straight"), nproc=2, script=script)
@@ -92,6 +96,7 @@ def test_two_processes_stay_identical_and_resume_exactly(competition_data, runs_
         assert torch.equal(weight, generator(resumed)[name]), name
 
 
+@pytest.mark.subprocess
 def test_one_process_under_torchrun_is_the_plain_command(competition_data, runs_dir):
     launch(train_args(competition_data, runs_dir, "plain"))
     launch(train_args(competition_data, runs_dir, "torchrun"), nproc=1)
@@ -126,6 +131,7 @@ def test_shards_are_disjoint_and_cover_the_epoch():
     assert torch.equal(model.shard(order), order)
 
 
+@pytest.mark.subprocess
 def test_cut_on_two_processes_with_accumulation_stays_identical(competition_data, runs_dir, tmp_path):
     script, dumps = dumping_launcher(tmp_path)
     args = ["train", "--data", str(competition_data), "--model", "cut", "--image-size", "32", "--ngf", "4",
@@ -141,3 +147,27 @@ def test_cut_on_two_processes_with_accumulation_stays_identical(competition_data
         assert torch.equal(weight, rank0["params"][name]) and torch.equal(weight, saved[name]), name
     heads = checkpoint.load(run.latest_checkpoint())["state"]["nets"]["F"]
     assert heads and all(torch.isfinite(v).all() for v in heads.values())
+
+
+@pytest.mark.subprocess
+def test_cyclegan_on_two_processes_stays_identical(competition_data, runs_dir, tmp_path):
+    """Both generators and both discriminators, wrapped in DistributedDataParallel, end equal on both
+    ranks and equal to the checkpoint, with DiffAugment and history pools drawing per rank."""
+    script, dumps = dumping_launcher(tmp_path)
+    args = ["train", "--data", str(competition_data), "--model", "cyclegan", "--image-size", "32", "--ngf", "4",
+            "--ndf", "4", "--n-blocks", "1", "--batch-size", "1", "--epoch-size", "4", "--steps", "2",
+            "--pool-size", "2", "--diffaugment", "--device", "cpu", "--runs-dir", str(runs_dir), "--run-id", "cyc2"]
+    launch(args, nproc=2, script=script)
+    run = Run(runs_dir / "cyc2")
+    assert [r["step"] for r in run.metrics()] == [1, 2] and run.status()["state"] == "finished"
+    rank0, rank1 = (torch.load(dumps / f"rank{r}.pt") for r in (0, 1))
+    saved = checkpoint.load(run.latest_checkpoint())["state"]["nets"]
+    assert set(rank0["nets"]) == {"G_monet", "G_photo", "D_monet", "D_photo"}
+    for net, params in rank0["nets"].items():
+        for name, weight in params.items():
+            assert torch.equal(weight, rank1["nets"][net][name]), f"{net}.{name}"
+            assert torch.equal(weight, saved[net][name]), f"{net}.{name}"
+    # Same weights from different data: each rank's history pool holds its own shard's translations.
+    assert set(rank0["pools"]) == {"monet", "photo"}
+    for domain, images in rank0["pools"].items():
+        assert images.shape == (2, 3, 32, 32) and not torch.equal(images, rank1["pools"][domain]), domain

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,16 +14,22 @@ import time
 import zipfile
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
 
+from gan_core import checkpoint
 from gan_core.cli import main
 from gan_core.config import build_config
 from gan_core.events import CancelledError, Control
 from gan_core import export
-from gan_core.export import export_zip
+from gan_core.export import export_zip, to_export_pixels
 from gan_core.export_validate import entry_name
+from gan_core.latent import latent_vectors
+from gan_core.models import load_model
+from gan_core.models.base import eval_mode
+from gan_core.runs import Run
 from gan_core.trainer import train
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -126,6 +133,35 @@ def test_cancel_mid_export_leaves_nothing(tiny_run, tmp_path):
     assert not out.exists() and leftovers(tmp_path) == []
 
 
+def test_export_draws_from_the_ema_generator_not_the_live_one(tiny_run, tmp_path):
+    # A copy of the run whose EMA generator is the live one with its last layer scaled by -4: the same
+    # features (so the same BatchNorm statistics), images far from the live generator's.
+    run = Run(shutil.copytree(tiny_run.path, tmp_path / "run"))
+    path = run.latest_checkpoint()
+    ckpt = checkpoint.load(path)
+    ema, live = ckpt["state"]["ema"]["weights"], ckpt["state"]["nets"]["G"]
+    last = [k for k, v in live.items() if k.endswith(".weight") and v.dim() == 4][-1]
+    assert ema[last].shape == live[last].shape and last.startswith("net.")  # the final transposed conv
+    ema.update({k: v.clone() for k, v in live.items()})
+    ema[last] = live[last] * -4
+    checkpoint.save_atomic(ckpt, path)
+
+    report = export_zip(run.path, count=8, out=tmp_path / "images.zip", seed=5, batch_size=8, fp32=True)
+    model, _ = load_model(run.path)
+    assert model.generator() is model.ema.model
+    for name, weight in model.generator().named_parameters():
+        assert torch.equal(weight, ema[name]), name
+    z = latent_vectors(model.cfg.latent_dim, 8, 5)
+    with torch.no_grad(), eval_mode(model.nets["G"]) as G:
+        from_live = to_export_pixels(G(z)).astype(int)
+    from_ema = to_export_pixels(model.generate(z)).astype(int)
+    exported = np.stack([np.asarray(Image.open(io.BytesIO(data))) for data in entries(report["path"]).values()])
+    exported = exported.astype(int)
+    # JPEG moves a pixel by a few levels; the live generator's images are far away.
+    assert np.abs(exported - from_ema).mean() < 4
+    assert np.abs(exported - from_live).mean() > 10 * np.abs(exported - from_ema).mean()
+
+
 class Collapsed:
     """A collapsed generator: every image of a batch is the same; a new one per call unless `fully`."""
     cfg = SimpleNamespace(latent_dim=4)
@@ -158,6 +194,7 @@ def _cli(*args):
                             stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.subprocess
 def test_killed_export_leaves_no_zip_and_the_next_one_cleans_up(tiny_run, tmp_path):
     out = tmp_path / "images.zip"
     proc = _cli("--run", str(tiny_run.path), "--count", "10000", "--batch-size", "16", "--out", str(out))

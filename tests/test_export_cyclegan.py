@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 import zipfile
 
 import numpy as np
@@ -9,11 +10,13 @@ import pytest
 import torch
 from PIL import Image
 
+from gan_core import checkpoint
 from gan_core.config import build_config
 from gan_core.data import load_images
 from gan_core.export import export_zip, to_export_pixels
 from gan_core.models import load_model
 from gan_core.models.base import to_model_range
+from gan_core.runs import Run
 from gan_core.trainer import train
 from test_cyclegan import small_competition
 
@@ -59,3 +62,29 @@ def test_more_than_twice_the_photos_is_refused(cyclegan_run, tmp_path):
     with pytest.raises(ValueError, match=f"twice the {PHOTOS} photos"):
         export_zip(run.path, count=2 * PHOTOS + 1, out=tmp_path / "too_many.zip")
     assert not (tmp_path / "too_many.zip").exists()
+
+
+def test_the_export_translates_with_the_ema_generator(cyclegan_run, tmp_path):
+    """A one-step run with --ema whose average is then set far from the live G_monet (last layer x -4)."""
+    first, photos = cyclegan_run
+    cfg = build_config(dict(data=first.config()["data"], model="cyclegan", image_size=32, ngf=8, ndf=8, n_blocks=1,
+                            batch_size=2, steps=1, ema=True, runs_dir=str(tmp_path / "runs"), run_id="ema"))
+    run = Run(shutil.copytree(train(cfg).path, tmp_path / "edited"))
+    path = run.latest_checkpoint()
+    ckpt = checkpoint.load(path)
+    live = ckpt["state"]["nets"]["G_monet"]
+    last = [k for k, v in live.items() if k.endswith(".weight") and v.dim() == 4][-1]
+    ema = ckpt["state"]["ema"]["weights"] = {k: v.clone() for k, v in live.items()}
+    ema[last] = live[last] * -4
+    checkpoint.save_atomic(ckpt, path)
+
+    report = export_zip(run.path, count=PHOTOS, out=tmp_path / "images.zip", resolution="training", fp32=True)
+    model, _ = load_model(run.path)
+    assert model.translator() is model.ema.model
+    assert all(torch.equal(w, ema[name]) for name, w in model.translator().named_parameters())
+    x = to_model_range(photos.images, model.device)
+    from_ema = to_export_pixels(model.translate(x)).astype(int)
+    from_live = to_export_pixels(model._run(model.nets["G_monet"], x)).astype(int)
+    got = np.stack(decoded(report["path"]))
+    assert np.abs(got - from_ema).mean() < 5  # JPEG
+    assert np.abs(got - from_live).mean() > 10 * np.abs(got - from_ema).mean()

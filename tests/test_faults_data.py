@@ -133,6 +133,7 @@ def _builder(photos, cache_dir, marker, hold_s):
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.subprocess
 def test_two_processes_building_one_cache_build_it_once(photos, tmp_path):
     cache_dir, marker = tmp_path / "cache", tmp_path / "first-is-building"
     first = _builder(photos, cache_dir, marker, hold_s=4)
@@ -233,6 +234,7 @@ def test_inspect_command_reports_unreadable_zip_members(photos, tmp_path, capsys
 
 # --- scoring with unreadable images --------------------------------------------------------------
 
+@pytest.mark.inception
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
 def test_junk_image_in_a_scoring_folder_is_skipped_and_counted(photos, monet_dir, tmp_path, scoring_cache, capsys):
     generated = tmp_path / "generated"
@@ -310,6 +312,7 @@ def test_cache_folder_default_comes_from_platformdirs_and_the_variable_still_win
     assert cache.cache_root() == Path.home() / ".cache" / "monet-gan-studio" or not sys.platform.startswith("linux")
 
 
+@pytest.mark.inception
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
 def test_the_competition_zip_or_folder_as_reference_means_its_paintings(photos, monet_dir, competition_data,
                                                                          tmp_path, scoring_cache):

@@ -22,6 +22,7 @@ def cache(scoring_cache):
     return scoring_cache
 
 
+@pytest.mark.inception
 def test_weights_precedence(cache, tmp_path, converted, monkeypatch):
     assert resolve_weights().source == "converted"
     hub = tmp_path / "hub" / "checkpoints"
@@ -53,6 +54,7 @@ def monet_files(monet_dir):
     return sorted(monet_dir.glob("*.jpg"))
 
 
+@pytest.mark.inception
 @pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated")
 def test_converted_extractor_matches_torchscript(cache, monet_dir):
     weights = resolve_weights()
@@ -69,6 +71,7 @@ def test_converted_extractor_matches_torchscript(cache, monet_dir):
     assert torch.allclose(ours, theirs, rtol=0, atol=1e-5)
 
 
+@pytest.mark.inception
 def test_evaluate_then_cli_reuses_cached_reference(cache, tmp_path, monet_files, monkeypatch, capsys):
     """evaluate() on a folder, then the CLI on a zip of the reference itself: features not recomputed."""
     reference = linked_folder(tmp_path / "reference", monet_files[:20])
@@ -104,6 +107,7 @@ def test_evaluate_then_cli_reuses_cached_reference(cache, tmp_path, monet_files,
     assert all(p["generated"] == f"images/{p['reference']}" for p in again["memorisation"])
 
 
+@pytest.mark.inception
 def test_evaluate_stops_when_asked(cache, tmp_path, monet_files):
     folder = linked_folder(tmp_path / "images", monet_files[:4])
     control = Control()
@@ -112,6 +116,7 @@ def test_evaluate_stops_when_asked(cache, tmp_path, monet_files):
         evaluate(folder, folder, control=control, device="cpu")
 
 
+@pytest.mark.inception
 def test_inception_score_refused_without_classifier(cache, tmp_path, monet_files):
     folder = linked_folder(tmp_path / "images", monet_files[:4])
     with pytest.raises(ValueError, match="classifier"):

@@ -17,6 +17,15 @@ def test_dcgan_shapes_for_every_size(size, channels):
     assert D(x).shape == (2,)
 
 
+@pytest.mark.parametrize("size", [28, 64, 128])
+def test_dcgan_resize_upsampling_has_no_strided_transposed_convs(size):
+    G = DCGANGenerator(16, 3, size, ngf=4, upsample="resize")
+    transposed = [m for m in G.modules() if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert len(transposed) == 1 and transposed[0].stride == (1, 1)  # only z -> the base grid
+    assert any(isinstance(m, torch.nn.Upsample) for m in G.modules())
+    assert G(torch.randn(2, 16)).shape == (2, 3, size, size)
+
+
 def test_dcgan_discriminator_layout():
     D = DCGANDiscriminator(3, 64, ndf=8)
     layers = list(D.net)

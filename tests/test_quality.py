@@ -33,6 +33,7 @@ def probed_run(competition_data, tmp_path_factory):
     return run, events
 
 
+@pytest.mark.inception
 def test_probe_rows_and_best_checkpoint(probed_run):
     run, events = probed_run
     rows = run.quality()
@@ -49,6 +50,7 @@ def test_probe_rows_and_best_checkpoint(probed_run):
     assert [e.data["step"] for e in events if e.kind == "quality"] == [2, 4, 6]
 
 
+@pytest.mark.inception
 def test_export_and_load_best(probed_run, tmp_path):
     run, _ = probed_run
     best = run.best_quality()
@@ -66,6 +68,7 @@ def test_missing_best_is_explained(competition_data, runs_dir):
     assert not run.quality_path.exists()
 
 
+@pytest.mark.inception
 def test_resume_keeps_best_and_drops_later_rows(competition_data, runs_dir):
     """Stopped at step 4 (probes 2 and 4 written, best.pt kept), then extended to 8 steps."""
     control = Control()
@@ -88,6 +91,7 @@ def test_resume_keeps_best_and_drops_later_rows(competition_data, runs_dir):
     assert run.best_quality()["fid"] == pytest.approx(best_row(rows)["fid"])
 
 
+@pytest.mark.inception
 def test_translation_probe_measures_change(competition_data, runs_dir):
     cfg = build_config(dict(model="cut", data=str(competition_data), image_size=64, ngf=8, ndf=8, generator="unet",
                             batch_size=1, epoch_size=4, steps=2, quality_every=2, quality_images=8,
@@ -96,6 +100,7 @@ def test_translation_probe_measures_change(competition_data, runs_dir):
     assert row["n"] == 8 and 0 < row["input_distance"] < 1 and row["fid"] > 0
 
 
+@pytest.mark.inception
 def test_fork_carries_weights_and_applies_settings(probed_run, runs_dir):
     parent, _ = probed_run
     best = parent.best_quality()
@@ -127,6 +132,7 @@ def test_fork_carries_weights_and_applies_settings(probed_run, runs_dir):
     assert child.status()["state"] == "finished" and child.metrics()[0]["lr_g"] == 1e-5
 
 
+@pytest.mark.inception
 def test_fork_refuses_changed_networks(probed_run, runs_dir):
     parent, _ = probed_run
     from gan_core.fork import fork_values
@@ -142,6 +148,7 @@ def test_parse_fork():
     assert parse_fork("C:/runs/a") == ("C:/runs/a", None)
 
 
+@pytest.mark.inception
 def test_resume_names_fork_for_changed_settings(probed_run):
     from gan_core.config import resume_config
 

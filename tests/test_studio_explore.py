@@ -115,6 +115,7 @@ def test_latent_explorer_translates_a_dataset_photo_with_a_cyclegan_run(studio_e
     assert [i.captions for i in at.image] == [["Photo"], ["Monet-style"], ["Reconstructed photo"]]
 
 
+@pytest.mark.inception
 def test_export_then_score_a_dcgan_run(studio_env, trained_runs, tiny_data):
     studio_env(data=tiny_data, runs=trained_runs)
     at = page("export_score").run()

@@ -27,9 +27,10 @@ def studio(monkeypatch, tmp_path):
 
 
 @pytest.fixture
-def real_data(studio, monkeypatch, competition_data):
+def real_data(studio, monkeypatch, competition_data, session_folders):
     monkeypatch.setenv("GAN_STUDIO_DATA", str(competition_data))
-    monkeypatch.delenv("GAN_STUDIO_CACHE")  # the user's cache: the competition data is decoded once, not per test
+    # The session's cache: the competition data is decoded once per session, not per test
+    monkeypatch.setenv("GAN_STUDIO_CACHE", str(session_folders / "cache"))
     return competition_data
 
 

@@ -1,6 +1,7 @@
 """Uploaded archives are checked before the studio accepts them (gan_core.uploads)."""
 import io
 import stat
+import struct
 import zipfile
 
 import pytest
@@ -59,3 +60,112 @@ def test_save_upload_keeps_only_accepted_archives(tmp_path):
     with pytest.raises(ArchiveError, match="larger than"):
         save_upload(io.BytesIO(good), "big.zip", tmp_path / "up", 10, 10_000)
     assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["gan_getting_started.zip"]
+
+
+# --- real damaged uploads: each refused in one line naming the upload, nothing kept ---------------
+def jpeg_bytes() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 120, 40)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def write_bomb(path, size=200 * 2**20):
+    """A real zip bomb: `size` bytes of zeros deflated into one member (200 MB -> about 200 KB)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("monet_jpg/zeros.jpg", "w") as member:
+            for _ in range(size >> 20):
+                member.write(bytes(1 << 20))
+    return path
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory):
+    return write_bomb(tmp_path_factory.mktemp("bomb") / "bomb.zip")
+
+
+def damaged_uploads(tmp_path, bomb) -> dict[str, tuple[bytes, str]]:
+    """upload name -> (its bytes, what the message must say)."""
+    empty = make_zip(tmp_path / "e.zip", {}).read_bytes()
+    text = make_zip(tmp_path / "t.zip", {"README.txt": b"hello", "notes/a.csv": b"1,2"}).read_bytes()
+    traversal = make_zip(tmp_path / "tr.zip", {"monet_jpg/a.jpg": jpeg_bytes(), "../../evil.jpg": b"x"}).read_bytes()
+    absolute = make_zip(tmp_path / "ab.zip", {"/tmp/evil.jpg": jpeg_bytes()}).read_bytes()
+    link = make_zip(tmp_path / "ln.zip", {"monet_jpg/a.jpg": jpeg_bytes()}, symlink="monet_jpg/b.jpg").read_bytes()
+    return {
+        "photo.zip": (jpeg_bytes(), "photo.zip is not a readable zip archive"),       # a JPEG renamed .zip
+        "noise.zip": (bytes(range(256)) * 40, "noise.zip is not a readable zip archive"),
+        "empty.zip": (empty, "empty.zip is an empty zip archive"),
+        "text.zip": (text, "text.zip holds no images (2 other file(s), e.g. 'README.txt')"),
+        "bomb.zip": (bomb.read_bytes(), "bomb.zip refused: member 'monet_jpg/zeros.jpg' expands from"),
+        "traversal.zip": (traversal, "traversal.zip refused: member '../../evil.jpg' points outside the archive"),
+        "absolute.zip": (absolute, "absolute.zip refused: member '/tmp/evil.jpg' has an absolute path"),
+        "link.zip": (link, "link.zip refused: member 'monet_jpg/b.jpg' is a symbolic link"),
+    }
+
+
+@pytest.mark.parametrize("name", ["photo.zip", "noise.zip", "empty.zip", "text.zip", "bomb.zip", "traversal.zip",
+                                  "absolute.zip", "link.zip"])
+def test_a_damaged_upload_is_refused_in_one_line_and_not_kept(tmp_path, bomb, name):
+    data, expected = damaged_uploads(tmp_path, bomb)[name]
+    uploads = tmp_path / "uploads"
+    with pytest.raises(ArchiveError) as refused:
+        save_upload(io.BytesIO(data), name, uploads, 512 * 2**20, 2 * 2**30)  # the studio's own limits
+    message = str(refused.value)
+    assert expected in message and "\n" not in message
+    assert "upload" in message.rsplit(":", 1)[-1] or "re-create the zip" in message.rsplit(":", 1)[-1]  # what to do
+    assert list(uploads.iterdir()) == []  # nothing kept, not even the temporary
+
+
+def test_the_size_limit_counts_declared_sizes_and_reads_stay_within_them(tmp_path, bomb):
+    # Declared sizes: members each too small for the ratio rule still add up, and are refused.
+    with zipfile.ZipFile(tmp_path / "many.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(4):
+            archive.writestr(f"monet_jpg/{i}.jpg", bytes(4 * 2**20))
+    with pytest.raises(ArchiveError, match=r"many.zip refused: uncompressed size exceeds 10 MiB .*'monet_jpg/2.jpg'"):
+        check_archive(tmp_path / "many.zip", max_bytes=10 * 2**20)
+    with zipfile.ZipFile(bomb) as archive:
+        (info,) = archive.infolist()
+    assert info.file_size == 200 * 2**20 and info.compress_size < 2**20
+    # A zip that lies: its headers declare 10 bytes for the 200 MB member. Accepted by the size
+    # check, yet no read gets more than the 10 declared bytes (zipfile stops there, then the CRC fails).
+    data = bytearray(bomb.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    struct.pack_into("<I", data, central + 24, 10)   # central directory: uncompressed size
+    struct.pack_into("<I", data, 22, 10)             # local header: uncompressed size
+    liar = tmp_path / "liar.zip"
+    liar.write_bytes(bytes(data))
+    assert check_archive(liar, max_bytes=1000) == 1
+    from gan_core.data.tree import read_member
+
+    received = []
+    with zipfile.ZipFile(liar) as archive:
+        with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
+            with archive.open(archive.infolist()[0]) as member:
+                while chunk := member.read(1 << 16):
+                    received.append(len(chunk))
+        with pytest.raises(zipfile.BadZipFile):
+            read_member(archive, archive.infolist()[0])  # the data layer's reader: the same bound
+    assert sum(received) <= 10
+
+
+def test_the_home_page_shows_the_refusal_and_keeps_nothing(tmp_path, monkeypatch, bomb):
+    from studio_support import open_page, reset_studio, texts
+
+    uploads = tmp_path / "uploads"
+    monkeypatch.setenv("GAN_STUDIO_UPLOADS", str(uploads))
+    monkeypatch.setenv("GAN_STUDIO_RUNS", str(tmp_path / "runs"))
+    monkeypatch.delenv("GAN_STUDIO_DATA", raising=False)
+    reset_studio()
+    try:
+        at = open_page("home")
+        cases = damaged_uploads(tmp_path, bomb)
+        for name in ("photo.zip", "traversal.zip", "text.zip"):
+            data, expected = cases[name]
+            at.get("file_uploader")[0].set_value((name, data, "application/zip"))
+            at.run()
+            assert not at.exception, [e.value for e in at.exception]
+            assert expected in "\n".join(e.value for e in at.error), texts(at)
+            assert not uploads.exists() or list(uploads.iterdir()) == []
+    finally:
+        reset_studio()

@@ -43,6 +43,7 @@ def sweep(competition_data, tmp_path_factory):
     return dict(folder=folder, runs_dir=runs_dir, first=first, after_stop=after_stop, second=second)
 
 
+@pytest.mark.inception
 def test_every_combination_is_an_ordinary_run_with_a_row(sweep):
     table = load_sweep(sweep["folder"])
     assert list(table["run"]) == ["s-bs8-lr0.0002", "s-bs16-lr0.0002"]
@@ -61,6 +62,7 @@ def test_every_combination_is_an_ordinary_run_with_a_row(sweep):
     assert plan["batch_sizes"] == [8, 16] and plan["kid_samples"] == KID_SAMPLES and plan["runs"] == list(table["run"])
 
 
+@pytest.mark.inception
 def test_a_stopped_sweep_skips_what_is_done_and_resumes_the_run(sweep):
     assert sweep["after_stop"] == {"rows": 1, "second": "stopped"}
     assert [e.data["state"] for e in sweep["first"] if e.kind == "end"] == ["finished", "stopped", "stopped"]
@@ -72,6 +74,7 @@ def test_a_stopped_sweep_skips_what_is_done_and_resumes_the_run(sweep):
     assert [r["step"] for r in Run(sweep["runs_dir"] / "s-bs16-lr0.0002").metrics()] == [1, 2]
 
 
+@pytest.mark.inception
 def test_a_sweep_keeps_its_plan(sweep, competition_data):
     cfg = base_config(competition_data, sweep["runs_dir"])
     with pytest.raises(ValueError, match=r"exists with other settings \(lrs\)"):
@@ -113,6 +116,7 @@ def test_page_without_sweeps(studio):
     assert not widget(at.button, "Launch sweep").disabled
 
 
+@pytest.mark.inception
 def test_page_shows_the_table_and_a_heatmap(studio, sweep, monkeypatch):
     monkeypatch.setenv("GAN_STUDIO_RUNS", str(sweep["runs_dir"]))
     at = open_sweep_page()
@@ -126,6 +130,7 @@ def test_page_shows_the_table_and_a_heatmap(studio, sweep, monkeypatch):
     assert "loss_g_final by batch size" in at.get("plotly_chart")[0].proto.spec
 
 
+@pytest.mark.slow
 def test_page_launches_a_sweep_in_the_background(studio):
     from studio.jobs import registry
 

@@ -31,6 +31,7 @@ def steps_of(run):
     return [r["step"] for r in run.metrics()]
 
 
+@pytest.mark.slow
 def test_short_dcgan64_run_on_monet(competition_data, runs_dir):
     events = []
     run = train(small(competition_data, runs_dir, ema=True, diffaugment=True), callbacks=[events.append])
@@ -65,6 +66,7 @@ def test_existing_run_is_not_overwritten(competition_data, runs_dir):
         train(small(competition_data, runs_dir, steps=1))
 
 
+@pytest.mark.slow
 def test_stop_then_resume_is_exact(competition_data, runs_dir):
     straight = train(small(competition_data, runs_dir, run_id="straight", steps=6, checkpoint_every=100))
     control = Control()
@@ -125,6 +127,7 @@ def test_nan_loss_fails_the_run_and_keeps_the_checkpoint(competition_data, runs_
     assert [p.name for p in run.checkpoints()] == ["step_000002.pt"]
 
 
+@pytest.mark.slow
 def test_accumulation_and_epochs(competition_data, runs_dir):
     run = train(small(competition_data, runs_dir, steps=0, epochs=2, batch_size=50, accumulation_steps=3,
                       image_size=32, model="mlp", checkpoint_every=50, sample_every=50))
@@ -146,6 +149,7 @@ def _cli(args, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
+@pytest.mark.subprocess
 def test_sigkill_then_resume_from_cli(competition_data, runs_dir):
     args = ["train", "--data", str(competition_data), "--model", "dcgan", "--image-size", "64", "--ngf", "16",
             "--ndf", "16", "--batch-size", "16", "--steps", "10", "--checkpoint-every", "3", "--sample-every", "5",
@@ -181,6 +185,7 @@ def _damaged_run(mnist_raw, runs_dir):
     return cfg, train(cfg)
 
 
+@pytest.mark.slow
 def test_resume_sets_a_truncated_checkpoint_aside_and_keeps_the_good_ones(mnist_raw, runs_dir):
     cfg, run = _damaged_run(mnist_raw, runs_dir)
     newest = run.checkpoints()[-1]
@@ -196,6 +201,7 @@ def test_resume_sets_a_truncated_checkpoint_aside_and_keeps_the_good_ones(mnist_
     assert [p.name for p in run.checkpoints()] == ["step_000008.pt", "step_000010.pt"]
 
 
+@pytest.mark.slow
 def test_resume_with_no_loadable_checkpoint_refuses_and_keeps_metrics(mnist_raw, runs_dir):
     cfg, run = _damaged_run(mnist_raw, runs_dir)
     for path in run.checkpoints():
@@ -215,6 +221,7 @@ def test_export_passes_over_a_damaged_latest(mnist_raw, runs_dir):
     assert meta["step"] == 4 and (run.checkpoints_dir / "step_000006.pt.bad").exists()
 
 
+@pytest.mark.subprocess
 def test_two_trainings_racing_on_one_run_id(mnist_raw, runs_dir):
     """Two CLI processes start the same new run at once: one trains it, the other is refused in
     one line (exit 2), and the run's metrics are one clean sequence."""

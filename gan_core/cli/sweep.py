@@ -64,6 +64,6 @@ def run(args) -> int:
         folder = run_sweep(cfg, args.batch_sizes, args.lrs, sweep_id, args.kid_samples, callbacks, control)
     table = load_sweep(folder)
     if not table.empty:
-        print(table[SHOWN].to_string(index=False))
+        print(table[[c for c in SHOWN if c in table]].to_string(index=False))
     print(folder)
     return 0

@@ -29,7 +29,12 @@ def config_from_args(args):
     if args.resume and values.get("run_id"):
         existing = Run(runs_root(values.get("runs_dir")) / values["run_id"])
         if (existing.path / "config.json").exists():
-            return resume_config(existing.config(strict=True), values)
+            saved = existing.config(strict=True)
+            problems = resume_config(saved).validate()
+            if problems:  # the run's own settings, before any flag given now
+                raise ValueError(f"run {existing.path} cannot be resumed: its config.json holds invalid settings "
+                                 f"({'; '.join(problems)}). Restore config.json, or start a new run")
+            return resume_config(saved, values)
     elif args.resume:
         raise ValueError("--resume needs --run-id naming the run to continue")
     if values.get("fork"):

@@ -110,7 +110,8 @@ class ZipTree:
         try:
             self.zip = zipfile.ZipFile(path)
         except (zipfile.BadZipFile, OSError) as e:
-            raise CorruptDatasetError(f"cannot read zip archive {path}: {e}") from None
+            raise CorruptDatasetError(f"cannot read zip archive {path}: {e}; it may be truncated (an interrupted "
+                                      f"download or copy) or not a zip at all: download or create it again") from None
         self.members = {info.filename: info for info in self.zip.infolist()
                         if not info.is_dir() and _visible(info.filename)}
         self.stamps = {name: (info.file_size, info.CRC) for name, info in self.members.items()}
@@ -138,6 +139,6 @@ def open_tree(path: str | os.PathLike) -> DirTree | ZipTree:
         raise DatasetNotFoundError(f"dataset not found: {path} does not exist")
     if path.is_dir():
         return DirTree.scan(path)
-    if zipfile.is_zipfile(path):
+    if zipfile.is_zipfile(path) or path.suffix.lower() == ".zip":  # a .zip that is none: say so, not "no images"
         return ZipTree(path)
     return DirTree.single(path)

@@ -55,6 +55,10 @@ def evaluate(images, reference=None, max_images: int | None = None, callbacks=No
         raise ValueError(f"max_images must be at least 2, got {max_images}")
     generated_all = open_images(images, "images")
     generated = generated_all.sample(max_images) if max_images is not None else generated_all
+    if not reference and not Path(default_reference()).exists():
+        raise FileNotFoundError(f"no scoring reference: the default, $GAN_STUDIO_DATA/monet_jpg ({default_reference()}), "
+                                f"does not exist; give --reference (a folder or zip of Monet paintings), or set "
+                                f"GAN_STUDIO_DATA to the competition folder")
     reference_set = open_images(reference or default_reference(),
                                 "reference" if reference else "default reference ($GAN_STUDIO_DATA/monet_jpg)",
                                 paintings_only=True)

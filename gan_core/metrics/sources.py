@@ -116,7 +116,7 @@ def open_images(path: str | os.PathLike, what: str = "images", paintings_only: b
     not its photos too."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{what} path {path} does not exist")
+        raise FileNotFoundError(f"{what} path {path} does not exist: check the path")
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if is_image_name(p.name) and p.is_file())
         entries = [(p.relative_to(path).as_posix(), p) for p in files]
@@ -126,16 +126,24 @@ def open_images(path: str | os.PathLike, what: str = "images", paintings_only: b
         entries = [(name, p.stat()) for name, p in entries]
         fingerprint = tuple((name, st.st_size, st.st_mtime_ns) for name, st in entries)
     elif zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            members = sorted((m for m in archive.infolist()
-                              if not m.is_dir() and is_image_name(m.filename)),
-                             key=lambda m: m.filename)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                members = sorted((m for m in archive.infolist()
+                                  if not m.is_dir() and is_image_name(m.filename)),
+                                 key=lambda m: m.filename)
+        except zipfile.BadZipFile as e:
+            raise ValueError(f"{what} path {path} is not a readable zip archive ({e}): create or download it "
+                             f"again") from None
         if paintings_only:
             keep = set(_paintings_only([m.filename for m in members]))
             members = [m for m in members if m.filename in keep]
         fingerprint = tuple((m.filename, m.file_size, m.date_time, m.CRC) for m in members)
+    elif path.suffix.lower() == ".zip":
+        raise ValueError(f"{what} path {path} is not a readable zip archive: it may be truncated (an interrupted "
+                         f"download or copy) or not a zip at all: create or download it again")
     else:
-        raise ValueError(f"{what} path {path} is neither a folder nor a zip file")
+        raise ValueError(f"{what} path {path} is neither a folder nor a zip file: give the folder or zip of "
+                         f"the images")
     if len(fingerprint) < 2:
         raise ValueError(f"{what} path {path} holds {len(fingerprint)} image(s) ({', '.join(IMAGE_EXTENSIONS)}); "
                          f"scoring needs at least 2")

@@ -13,6 +13,7 @@ from gan_core.models.base import GANModel
 _REGISTRY = {
     "mlp": "gan_core.models.noise_gan:NoiseGAN",
     "dcgan": "gan_core.models.noise_gan:NoiseGAN",
+    "fastgan": "gan_core.models.fastgan:FastGAN",
     "cyclegan": "gan_core.models.cyclegan:CycleGAN",
     "cut": "gan_core.models.cut:CUT",
     "fastcut": "gan_core.models.cut:CUT",
@@ -52,12 +53,26 @@ def load_model(run_or_checkpoint: str | Path, checkpoint_path: str | Path | None
         path, ckpt = found
     else:
         path = Run(source).resolve_checkpoint(checkpoint_path) if source.is_dir() else Path(checkpoint_path or source)
-        ckpt = checkpoint.load(path)
-    cfg = TrainConfig.from_dict(ckpt["config"])
+        ckpt = checkpoint.load(path, require=checkpoint.TRAINING_KEYS)
+    try:
+        cfg = TrainConfig.from_dict(ckpt["config"])
+    except TypeError as e:
+        raise _mismatch(path, e) from e
     model = build_model(cfg, ckpt["channels"], torch.device(device))
-    model.load_state_dict(ckpt["state"], inference_only=True)
+    try:
+        model.load_state_dict(ckpt["state"], inference_only=True)
+    except torch.OutOfMemoryError:
+        raise
+    except (KeyError, TypeError, RuntimeError) as e:  # weights that do not fit the settings saved beside them
+        raise _mismatch(path, e) from e
     for net in model.nets.values():
         net.eval()
     meta = {k: ckpt[k] for k in ("step", "epoch", "channels") if k in ckpt}
     meta.update(config=cfg, path=str(path))
     return model, meta
+
+
+def _mismatch(path, error: Exception) -> ValueError:
+    reason = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+    return ValueError(f"checkpoint {path} does not match its own settings ({type(error).__name__}: {reason}): it "
+                      f"is damaged or from an incompatible version; use another checkpoint of the run")

@@ -1,12 +1,15 @@
 """DCGAN (Radford et al. 2015) for 28, 32, 64, 128 or 256 px from one parametric definition.
 
 The generator projects z to a base grid (4x4, or 7x7 for 28 px digits) and doubles the
-resolution with stride-2 transposed convs until the target size; the discriminator mirrors it.
+resolution with stride-2 transposed convs (or, with upsample="resize", nearest upsampling and a
+3x3 conv: no checkerboard texture) until the target size; the discriminator mirrors it.
 Widths double per level from ngf/ndf, capped at 8x so 256 px stays trainable.
 """
 import math
 
 from torch import nn
+
+from gan_core.networks.upsampling import upsample_conv
 
 SIZES = (28, 32, 64, 128, 256)
 MAX_MULT = 8
@@ -24,7 +27,7 @@ def _mult(level: int) -> int:
 
 
 class DCGANGenerator(nn.Module):
-    def __init__(self, latent_dim: int, channels: int, image_size: int, ngf: int = 64):
+    def __init__(self, latent_dim: int, channels: int, image_size: int, ngf: int = 64, upsample: str = "transpose"):
         super().__init__()
         base, n_up = _levels(image_size)
         width = ngf * _mult(n_up - 1)
@@ -32,11 +35,21 @@ class DCGANGenerator(nn.Module):
                   nn.BatchNorm2d(width), nn.ReLU(True)]
         for level in reversed(range(n_up - 1)):
             out = ngf * _mult(level)
-            layers += [nn.ConvTranspose2d(width, out, 4, 2, 1, bias=False), nn.BatchNorm2d(out), nn.ReLU(True)]
+            layers += [self._up(width, out, upsample), nn.BatchNorm2d(out), nn.ReLU(True)]
             width = out
-        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [self._up(width, channels, upsample), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.latent_dim = latent_dim
+
+    @staticmethod
+    def _up(c_in: int, c_out: int, mode: str) -> nn.Module:
+        if mode == "transpose":
+            return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)  # the paper's
+        return upsample_conv(c_in, c_out, mode)
+
+    def first_block(self, z):
+        """The base grid z is projected to (the latent explorer's principal directions read it)."""
+        return self.net[:3](z.view(z.shape[0], self.latent_dim, 1, 1))
 
     def forward(self, z):
         return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))

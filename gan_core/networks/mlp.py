@@ -15,6 +15,10 @@ class MLPGenerator(nn.Module):
         layers += [nn.Linear(widths[-1], math.prod(self.shape)), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
+    def first_block(self, z):
+        """The first hidden layer's activations (the latent explorer's principal directions read them)."""
+        return self.net[:3](z.flatten(1))
+
     def forward(self, z):
         return self.net(z.flatten(1)).view(-1, *self.shape)
 
