@@ -320,3 +320,22 @@ def resume_config(saved: dict, overrides: dict | None = None) -> TrainConfig:
     values = cfg.to_dict()
     values.update({k: v for k, v in overrides.items() if k in RESUME_MUTABLE})
     return TrainConfig(**values)
+
+
+def train_command(values: dict) -> str:
+    """The `python -m gan_core train` command that sets up this run again: --model, then every saved
+    setting that differs from the model's defaults (the preset's values are already in them), as
+    flags a shell takes as they are. `values`: a run's config.json or TrainConfig.to_dict()."""
+    import shlex
+
+    defaults = model_defaults(values.get("model", TrainConfig.model))
+    parts = ["python", "-m", "gan_core", "train", "--model", str(defaults["model"])]
+    for f in config_fields():
+        if f.name in ("model", "preset") or f.name not in values or values[f.name] == defaults[f.name]:
+            continue
+        flag, value = "--" + f.name.replace("_", "-"), values[f.name]
+        if isinstance(value, bool):
+            parts.append(flag if value else "--no-" + flag[2:])
+        else:
+            parts += [flag, str(value)]
+    return " ".join(shlex.quote(p) for p in parts)

@@ -56,13 +56,15 @@ def send_request(run_path: str | Path, request: str) -> Path:
     return path
 
 
-def read_request(run_path: str | Path) -> str | None:
-    """The pending request of a run, None when there is none (or its file cannot be read)."""
+def read_request(run_path: str | Path, since: float = 0.0) -> str | None:
+    """The run's last request, None when there is none, it cannot be read, or it was sent before
+    `since` (pass status.json's "updated": a request the trainer has honoured is older than that)."""
     try:
-        request = json.loads((Path(run_path) / REQUEST_FILE).read_text()).get("request")
-    except (OSError, ValueError, AttributeError):
+        values = json.loads((Path(run_path) / REQUEST_FILE).read_text())
+        request, sent = values.get("request"), float(values.get("time", 0))
+    except (OSError, ValueError, AttributeError, TypeError):
         return None
-    return request if request in REQUESTS else None
+    return request if request in REQUESTS and sent >= since else None
 
 
 class Control:
@@ -105,7 +107,8 @@ class Control:
         return self.stop.is_set()
 
     def wait_while_paused(self, on_pause: Callable[[], None] | None = None,
-                          on_resume: Callable[[], None] | None = None) -> None:
+                          on_resume: Callable[[], None] | None = None,
+                          while_paused: Callable[[], None] | None = None) -> None:
         self.poll()
         if not self.pause.is_set():
             return
@@ -114,6 +117,8 @@ class Control:
         while self.pause.is_set() and not self.stop.is_set():
             time.sleep(0.1)
             self.poll()
+            if while_paused:
+                while_paused()
         if on_resume:
             on_resume()
 

@@ -22,6 +22,7 @@ import contextlib
 import csv
 import json
 import os
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,11 @@ from pathlib import Path
 from gan_core.config import type_problems
 
 STATES = ("running", "paused", "stopped", "finished", "failed")
+ACTIVE_STATES = ("running", "paused")
+#: A training process refreshes status.json's heartbeat this often; a run on another host whose
+#: heartbeat is older than HEARTBEAT_STALE_S is taken as interrupted (on this host the run's lock decides).
+HEARTBEAT_S = 30.0
+HEARTBEAT_STALE_S = 3 * HEARTBEAT_S
 # Names a user may give instead of a checkpoint file (export, sample, translate, fork, the studio).
 CHECKPOINT_NAMES = ("best", "latest")
 
@@ -163,6 +169,20 @@ class Run:
         values, problem = read_json_object(p)
         return values if problem is None else {"state": "unknown", "message": problem}
 
+    def live_state(self, status: dict | None = None) -> str:
+        """status.json's state, except that a run marked running or paused whose training process
+        is gone is "interrupted": on this host, when nothing holds the run's lock (claim_run; a dead
+        process releases it at once), on another host when its heartbeat stopped. The one place
+        the CLI, the studio's badges, tables and pickers ask."""
+        status = self.status() if status is None else status
+        state = status.get("state", "unknown")
+        if state not in ACTIVE_STATES:
+            return state
+        if status.get("host", socket.gethostname()) == socket.gethostname():
+            return state if is_claimed(self.path) else "interrupted"
+        heartbeat = status.get("heartbeat") or status.get("updated") or 0
+        return state if time.time() - heartbeat <= HEARTBEAT_STALE_S else "interrupted"
+
     def problems(self) -> list[str]:
         """Why this run's own files cannot be read (config.json, status.json); [] when they can."""
         found = []
@@ -191,6 +211,8 @@ class Run:
         status = {k: v for k, v in old.items() if k not in ("state", "message")}
         status.update(extra)
         status.update(state=state, message=message, updated=now)
+        if state in ACTIVE_STATES:  # who trains it, for live_state(); heartbeat() keeps it fresh
+            status.update(pid=os.getpid(), host=socket.gethostname(), heartbeat=now)
         status.setdefault("created", now)
         if state == "running" and old.get("state") != "running":
             status["started"] = now
@@ -198,6 +220,12 @@ class Run:
             status["ended"] = now
         write_json_atomic(self.path / "status.json", status)
         return status
+
+    def heartbeat(self) -> None:
+        """Refresh status.json's heartbeat (the training process, every HEARTBEAT_S)."""
+        status = self.status()
+        if status.get("state") in ACTIVE_STATES:
+            write_json_atomic(self.path / "status.json", {**status, "heartbeat": time.time()})
 
     def metrics(self) -> list[dict]:
         return read_jsonl(self.metrics_path)
@@ -266,7 +294,7 @@ class Run:
         best = min((s["fid"] for s in scores if isinstance(s.get("fid"), (int, float))), default=None)
         probe = self.best_quality()
         return {
-            "run": self.id, "model": cfg.get("model"), "state": "damaged" if problems else st.get("state"),
+            "run": self.id, "model": cfg.get("model"), "state": "damaged" if problems else self.live_state(st),
             "step": last.get("step", 0),
             "epoch": last.get("epoch"), "loss_d": last.get("loss_d", last.get("loss_D")),
             "loss_g": last.get("loss_g", last.get("loss_G")), "best_fid": best,
@@ -283,6 +311,30 @@ class Run:
         return read_jsonl(self.scores_path)
 
 
+def _lock_path(path: Path) -> Path:
+    return path.parent / f".{path.name}.lock"
+
+
+def is_claimed(path: Path) -> bool:
+    """Whether a process holds the run's lock now (claim_run). Where the lock cannot be tried (a
+    read-only runs folder), it is taken as held: a run is never called interrupted on a guess."""
+    from filelock import FileLock, Timeout
+
+    lock_path = _lock_path(Path(path))
+    if not lock_path.exists():
+        return False
+    # Kept on release: deleting it could race a trainer that has just opened it.
+    lock = FileLock(str(lock_path), timeout=0, is_singleton=False, preserve_lock_file=True)
+    try:
+        lock.acquire()
+    except Timeout:
+        return True
+    except OSError:
+        return True
+    lock.release()
+    return False
+
+
 @contextlib.contextmanager
 def claim_run(path: Path):
     """Hold the run directory `path` for one training process: a second trainer of the same run
@@ -292,7 +344,7 @@ def claim_run(path: Path):
     from filelock import FileLock, Timeout
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(path.parent / f".{path.name}.lock"), timeout=0)
+    lock = FileLock(str(_lock_path(path)), timeout=0)
     try:
         lock.acquire()
     except Timeout:

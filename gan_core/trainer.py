@@ -28,7 +28,7 @@ from gan_core.events import Control, emit
 from gan_core.models import build_model
 from gan_core.models.base import grid_rows
 from gan_core.reporting import StatsWriter
-from gan_core.runs import Run, claim_run, create_run, runs_root, truncate_jsonl, write_json_atomic
+from gan_core.runs import HEARTBEAT_S, Run, claim_run, create_run, runs_root, truncate_jsonl, write_json_atomic
 from gan_core.schedules import replanned_rates
 
 CHECKPOINT_FORMAT = 1
@@ -264,8 +264,16 @@ class Trainer:
         finally:
             self.stats.close()
 
+    def _heartbeat(self) -> None:
+        """Tell status.json readers on other hosts that this process is alive (runs.Run.live_state)."""
+        now = time.monotonic()
+        if now - self._last_beat >= HEARTBEAT_S:
+            self._last_beat = now
+            self.run.heartbeat()
+
     def _loop(self, cfg: TrainConfig, model) -> Run:
         main = self.dist.is_main
+        self._last_beat = time.monotonic()
         if main:
             # A resume drops the rows a killed process wrote after its checkpoint: no duplicates or gaps.
             for path in (self.run.metrics_path, self.run.quality_path):
@@ -286,7 +294,8 @@ class Trainer:
         while self.step < model.total_steps:
             self.control.wait_while_paused(
                 on_pause=lambda: self.run.set_status("paused", f"paused at step {self.step}", step=self.step),
-                on_resume=lambda: self.run.set_status("running", "", step=self.step))
+                on_resume=lambda: self.run.set_status("running", "", step=self.step),
+                while_paused=self._heartbeat if main else None)
             if self.dist.any(self.control.should_stop()):
                 if self.step > self.last_checkpoint_step:
                     self._save_checkpoint()
@@ -314,6 +323,7 @@ class Trainer:
                 self.epoch, self.index = self.epoch + 1, 0
             if main:
                 self.stats.write_step(row, model.total_steps)
+                self._heartbeat()
             done = self.step >= model.total_steps
             if main and (self.step % cfg.sample_every == 0 or done):
                 self._save_samples()

@@ -147,3 +147,17 @@ def registry() -> JobRegistry:
         return JobRegistry()
 
     return _server_registry()
+
+
+def run_state(run, job: Job | None = None) -> str:
+    """The state the studio shows for a run, in badges, tables and pickers alike: the run's live
+    state (gan_core.runs.Run.live_state: "interrupted" as soon as its training process is gone),
+    and "elsewhere" for a live run that no job of this studio drives (the command line, torchrun,
+    another studio). job: this studio's job for the run, if known (else looked up)."""
+    from gan_core.runs import ACTIVE_STATES
+
+    state = run.live_state()
+    if state not in ACTIVE_STATES:
+        return state
+    job = job or registry().for_run(run.path, "train")
+    return state if job is not None and job.running else "elsewhere"

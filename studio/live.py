@@ -10,11 +10,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from gan_core.config import TRANSLATION_MODELS
-from gan_core.runs import Run
+from gan_core.config import TRANSLATION_MODELS, train_command
+from gan_core.events import read_request, send_request
+from gan_core.runs import ACTIVE_STATES, Run
 from studio import charts, training
 from studio.fork_view import HINT as FORK_HINT, fork_panel
-from studio.jobs import Job, JobBusyError, registry
+from studio.jobs import Job, JobBusyError, registry, run_state
 from studio.metrics_feed import MetricsFeed
 from studio.quality_view import quality_section, show_collapse_warnings
 from studio.samples import evolution_gif, step_number
@@ -29,8 +30,8 @@ STATE_BADGES = {"running": ":blue-badge[running]", "paused": ":orange-badge[paus
 
 def live_view(run: Run) -> None:
     job = registry().for_run(run.path, "train")
-    state = training.run_state(run, job)
-    if state in training.ACTIVE_STATES or state == "elsewhere" or (job is not None and job.running):
+    state = run_state(run, job)
+    if state in ACTIVE_STATES or state == "elsewhere" or (job is not None and job.running):
         _refreshing_panel(str(run.path), state)
     else:
         _panel(str(run.path))
@@ -52,7 +53,7 @@ def _refreshing_panel(run_path: str, shown_state: str) -> None:
 def _panel(run_path: str) -> str:
     run = Run(Path(run_path))
     job = registry().for_run(run.path, "train")
-    state = training.run_state(run, job)
+    state = run_state(run, job)
     status = run.status()
     frame, recent = feed(str(run.metrics_path)).update()
     top = st.columns([3, 2], vertical_alignment="center")
@@ -68,7 +69,9 @@ def _panel(run_path: str) -> str:
         st.warning("This run stopped without saying so (the studio or its process was killed). "
                    "Resume continues from its newest checkpoint.")
     elif state == "elsewhere":
-        st.caption("Another process (the command line?) is training this run: stop it there.")
+        pending = read_request(run.path, since=status.get("updated", 0))
+        st.caption("Another process (the command line, torchrun) is training this run: Pause and Stop ask it "
+                   "between steps" + (f"; asked to {pending}, waiting for its next step." if pending else "."))
     elif status.get("message"):
         st.caption(status["message"])
     if job and job.error and state != "failed":
@@ -77,12 +80,40 @@ def _panel(run_path: str) -> str:
     _charts_and_samples(run, frame)
     if state != "failed":
         _fork(run, expanded=False)
+    _command(run)
     return state
+
+
+def _command(run: Run) -> None:
+    config = run.config()
+    if not config:
+        return
+    with st.expander("Command line", icon=":material/terminal:"):
+        st.code(train_command(config), language="bash", wrap_lines=True)
+        st.caption("The exact settings of this run as a `train` command (copy button on the right); add "
+                   "`--resume` to continue this run, or change `--run-id` to train it again.")
 
 
 def _fork(run: Run, expanded: bool) -> None:
     with st.expander("Fork", icon=":material/fork_right:", expanded=expanded):
         fork_panel(run)
+
+
+def _remote_controls(run: Run) -> None:
+    """Pause, continue and stop a run another process trains (CLI, torchrun, SLURM): a request in
+    its run directory, honoured between steps (gan_core.events.send_request)."""
+    left, right = st.columns(2)
+    status = run.status()
+    paused = status.get("state") == "paused"
+    pending = read_request(run.path, since=status.get("updated", 0))
+    if left.button("Continue" if paused else "Pause", icon=":material/play_arrow:" if paused else ":material/pause:",
+                   key=f"remote_pause_{run.id}", width="stretch", disabled=pending == "stop"):
+        send_request(run.path, "continue" if paused else "pause")
+        st.rerun()
+    if right.button("Stop", icon=":material/stop:", key=f"remote_stop_{run.id}", width="stretch",
+                    disabled=pending == "stop"):
+        send_request(run.path, "stop")
+        st.rerun()
 
 
 def _controls(run: Run, job: Job | None, state: str) -> None:
@@ -97,6 +128,8 @@ def _controls(run: Run, job: Job | None, state: str) -> None:
                         disabled=job.control.should_stop()):
             job.control.stop.set()
             st.rerun()
+    elif state == "elsewhere":
+        _remote_controls(run)
     elif state in ("stopped", "failed", "interrupted"):
         checkpoint = run.latest_checkpoint()
         label = f"Resume from step {step_number(checkpoint)}" if checkpoint else "Restart (no checkpoint yet)"
@@ -113,7 +146,7 @@ def _progress(rows: list[dict], status: dict, state: str) -> None:
     """rows: the run's last MetricsFeed.RECENT rows (progress reads the last 50 since the start)."""
     p = training.progress(rows, status)
     if not p["total"]:
-        if state in training.ACTIVE_STATES:
+        if state in ACTIVE_STATES:
             st.progress(0, text="loading data and building the model…")
         return
     text = f"step {p['done']:,} of {p['total']:,}"

@@ -1,6 +1,7 @@
 """Run tables and run comparison (Home and Runs pages)."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -79,9 +80,25 @@ def highlight_differences(frame: pd.DataFrame):
         axis=1)
 
 
-def scores_frame(runs: list[Run]) -> pd.DataFrame:
-    rows = [{"run": r.id, **score} for r in runs for score in r.scores()]
+def scores_table(scores: list[dict], run_id: str | None = None) -> pd.DataFrame:
+    """Scores as people read them, newest first: local time, the figures, the step and zip scored,
+    and whether it was an estimate. One table for the Export & score and Runs pages."""
+    def when(seconds):
+        return time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds)) if isinstance(seconds, (int, float)) else ""
+
+    rows = [{**({"run": run_id} if run_id else {}), "time": when(s.get("time")), "FID": s.get("fid"),
+             "KID": s.get("kid_mean"), "KID std": s.get("kid_std"), "MiFID": s.get("mifid"),
+             "memorisation d": s.get("memorisation_distance"), "step": s.get("step") if s.get("step") is not None else "",
+             "zip": Path(s["images"]).name if s.get("images") else "",
+             "scored": f"{'estimate: ' if s.get('estimate') else ''}{s.get('n_generated', 0):,} images"}
+            for s in reversed(scores)]
     return pd.DataFrame(rows)
+
+
+def scores_frame(runs: list[Run]) -> pd.DataFrame:
+    frames = [scores_table(r.scores(), r.id) for r in runs]
+    return pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(not f.empty for f in frames) \
+        else pd.DataFrame()
 
 
 def default_metrics(losses: list[str]) -> list[str]:

@@ -2,17 +2,12 @@
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from gan_core.config import TrainConfig, resume_config
 from gan_core.runs import Run, runs_root
 from gan_core.trainer import default_run_id, train
 from studio.datasets import dataset_problem
 from studio.jobs import Job, registry
-
-ACTIVE_STATES = ("running", "paused")
-# A run whose status says running but that no process has written to for this long was killed.
-STALE_AFTER_S = 300
 
 
 def _start(cfg: TrainConfig, resume: bool) -> Job:
@@ -40,21 +35,6 @@ def resume(run: Run, fallback_data: str | None = None) -> Job:
     if dataset_problem(saved.get("data") or "") and fallback_data:
         overrides["data"] = fallback_data  # the run's own data moved or was deleted
     return _start(resume_config(saved, overrides), resume=True)
-
-
-def last_write(run: Run) -> float:
-    paths = [run.metrics_path, run.path / "status.json", run.path / "config.json"]
-    return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
-
-
-def run_state(run: Run, job: Job | None) -> str:
-    """The state to show: status.json's, except a run marked running/paused that no job here
-    drives is "interrupted" once nothing has written to it for STALE_AFTER_S (else "elsewhere":
-    another process, e.g. the CLI, is training it)."""
-    state = run.status().get("state", "unknown")
-    if state not in ACTIVE_STATES or (job is not None and job.running):
-        return state
-    return "interrupted" if time.time() - last_write(run) > STALE_AFTER_S else "elsewhere"
 
 
 def progress(rows: list[dict], status: dict, window: int = 50) -> dict:

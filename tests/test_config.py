@@ -54,3 +54,23 @@ def test_run_ids_are_one_folder_name(run_id):
 
 def test_a_plain_run_id_is_accepted():
     assert build_config({"run_id": "monet-dcgan64_v1.2"}).run_id == "monet-dcgan64_v1.2"
+
+
+@pytest.mark.parametrize("preset, overrides", [
+    ("cut-cpu-preview", {"bf16": True, "run_id": "my run", "data": "/data/with space"}),
+    ("", {"model": "dcgan", "diffaugment": True, "ema": True, "lr_g": 1e-4, "image_size": 32}),
+    ("fastcut-cpu-preview", {"flip": False, "nce_layers": "0,2,4"}),
+])
+def test_the_train_command_rebuilds_the_same_config(preset, overrides):
+    import shlex
+
+    from gan_core.cli import build_parser
+    from gan_core.cli.common import explicit_config_values
+    from gan_core.config import train_command
+
+    cfg = build_config(overrides, preset=preset or None)
+    command = train_command(cfg.to_dict())
+    assert command.startswith(f"python -m gan_core train --model {cfg.model}") and "--preset" not in command
+    args = build_parser().parse_args(shlex.split(command)[3:])
+    rebuilt = build_config(explicit_config_values(args))
+    assert {**rebuilt.to_dict(), "preset": ""} == {**cfg.to_dict(), "preset": ""}

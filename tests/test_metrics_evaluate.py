@@ -82,12 +82,15 @@ def test_evaluate_then_cli_reuses_cached_reference(cache, tmp_path, monet_files,
         extracted.append((kwargs["source"], total)), real_extract(batches, total, *args, **kwargs))[1])
     events = []
     result = evaluate(generated, reference, max_images=10, callbacks=[events.append], device="cpu")
-    assert extracted == [("reference", 20), ("generated", 10)]
+    assert extracted == [("the paintings", 20), ("the generated images", 10)]
     assert result["estimate"] is True and result["n_generated"] == 10 and result["n_reference"] == 20
     assert result["fid"] > 0 and result["mifid"] == result["fid"]  # different paintings: no penalty
     assert result["reference"] == str(reference) and "converted" in result["feature_extractor"]
     assert len(result["memorisation"]) == 10 and result["reference_cached"] is False
-    assert [e.data["done"] for e in events if e.data.get("source") == "reference"][-1] == 20
+    assert [e.data["done"] for e in events if e.data.get("source") == "the paintings"][-1] == 20
+    # Each phase has its own name (so its own rate and ETA in the studio), the statistics included.
+    tasks = list(dict.fromkeys(e.data["task"] for e in events if e.kind == "progress"))
+    assert tasks == ["features of the paintings", "features of the generated images", "FID, KID and memorisation"]
 
     cached = cache_path(open_images(reference), resolve_weights())
     mtime = cached.stat().st_mtime_ns
@@ -98,7 +101,7 @@ def test_evaluate_then_cli_reuses_cached_reference(cache, tmp_path, monet_files,
     extracted.clear()
     assert main(["evaluate", "--images", str(archive), "--reference", str(reference), "--json"]) == 0
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert extracted == [("generated", 20)]  # the reference came from the cache
+    assert extracted == [("the generated images", 20)]  # the reference came from the cache
     assert again["reference_cached"] is True and cached.stat().st_mtime_ns == mtime
     assert again["estimate"] is False and again["n_generated"] == 20
     assert abs(again["fid"]) < 1e-2  # a set against itself

@@ -7,9 +7,9 @@ import time
 import pytest
 
 from gan_core.events import CancelledError, Event, emit
-from gan_core.runs import create_run
+from gan_core.runs import HEARTBEAT_STALE_S, claim_run, create_run
 from studio import training
-from studio.jobs import JobBusyError, JobRegistry
+from studio.jobs import JobBusyError, JobRegistry, run_state
 
 
 def wait_until_done(job, timeout=10):
@@ -109,14 +109,21 @@ def test_progress_from_metrics_rows():
     assert resumed["steps_per_s"] == pytest.approx(2.0)  # the hour before the resume does not count
 
 
-def test_a_killed_run_reads_as_interrupted(tmp_path):
+def test_a_killed_run_reads_as_interrupted_at_once(tmp_path):
     run = create_run(tmp_path, "killed")
     (run.path / "config.json").write_text(json.dumps({"model": "dcgan"}))
-    run.set_status("running", "")
-    assert training.run_state(run, None) == "elsewhere"  # fresh: maybe the CLI is training it
-    old = time.time() - training.STALE_AFTER_S - 10
-    for name in ("status.json", "config.json"):
-        os.utime(run.path / name, (old, old))
-    assert training.run_state(run, None) == "interrupted"
+    with claim_run(run.path):  # a live trainer holds the run's lock
+        run.set_status("running", "")
+        assert run_state(run, None) == "elsewhere"
+        assert run.live_state() == "running"
+    # Its process gone (the lock released), the run reads interrupted at once, not minutes later.
+    assert run.live_state() == "interrupted" and run_state(run, None) == "interrupted"
+    assert run.summary()["state"] == "interrupted"
+    status = run.status()
+    assert status["pid"] == os.getpid() and status["host"] and status["heartbeat"] > 0
+    # On another host the heartbeat decides.
+    remote = {**status, "host": "another-node"}
+    assert run.live_state(remote) == "running"
+    assert run.live_state({**remote, "heartbeat": time.time() - HEARTBEAT_STALE_S - 5}) == "interrupted"
     run.set_status("stopped", "stopped at step 3")
-    assert training.run_state(run, None) == "stopped"
+    assert run_state(run, None) == "stopped"

@@ -52,6 +52,8 @@ def chart_spec(at: AppTest, key: str) -> dict:
 def test_the_url_opens_a_run_and_follows_the_choice(two_runs):
     at = train_page({"run": "older"})
     assert at.selectbox(key="train_run").value == "older" and "older :green-badge[finished]" in texts(at)
+    command = at.code[0].value  # the run's exact settings as a command, to copy
+    assert command.startswith("python -m gan_core train --model dcgan") and "--run-id tiny" in command
     at.selectbox(key="train_run").set_value("newer").run()
     assert_no_exception(at)
     assert at.selectbox(key="train_run").value == "newer" and at.query_params["run"] == "newer"

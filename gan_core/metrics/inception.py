@@ -148,14 +148,16 @@ def extract(batches: Iterable[list[torch.Tensor]], total: int, extractor, callba
             control: Control | None = None, source: str = "") -> dict[str, torch.Tensor]:
     """Features of uint8 [3,H,W] images, per layer the extractor was built with, on the CPU.
 
-    Emits ("progress", task="features", done, total, source) after each batch; checks `control`
-    between batches and raises CancelledError when it asks to stop.
+    Emits ("progress", task="features of <source>", done, total, source) after each batch (a
+    phase per source, so each gets its own rate and ETA); checks `control` between batches and
+    raises CancelledError when it asks to stop.
     """
     device = next(extractor.parameters()).device
     layers = extractor.get_requested_features_list()
     outputs: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
     done = 0
-    emit(callbacks, "progress", task="features", done=0, total=total, source=source)
+    task = f"features of {source}" if source else "features"
+    emit(callbacks, "progress", task=task, done=0, total=total, source=source)
     for images in batches:
         if control is not None:
             control.wait_while_paused()
@@ -169,6 +171,6 @@ def extract(batches: Iterable[list[torch.Tensor]], total: int, extractor, callba
             for name, tensor in zip(layers, result):
                 outputs[name].append(tensor.cpu())
         done += len(images)
-        emit(callbacks, "progress", task="features", done=done, total=total, source=source)
+        emit(callbacks, "progress", task=task, done=done, total=total, source=source)
     # No batch at all when every image was unreadable (ImageSource.batches skips them): no rows.
     return {name: torch.cat(parts) if parts else torch.empty(0) for name, parts in outputs.items()}

@@ -11,7 +11,7 @@ from torch_fidelity.metric_isc import isc_features_to_metric
 
 from gan_core.config import default_data_path
 from gan_core.device import select_device
-from gan_core.events import Control
+from gan_core.events import Control, emit
 from gan_core.metrics.feature_cache import cached_features
 from gan_core.metrics.fid import frechet_distance, kernel_inception_distance
 from gan_core.metrics.inception import (LOGITS, POOL, TORCH_FIDELITY_WEIGHTS, extract, load_extractor,
@@ -36,7 +36,7 @@ def reference_features(source, weights, extractor, batch_size: int, callbacks=No
     per (file list, weights), then read from the on-disk cache. `source` has names, fingerprint,
     len() and batches(n). Shared by evaluate and the quality probe."""
     return cached_features(source, weights, lambda: extract(source.batches(batch_size), len(source), extractor,
-                                                            callbacks, control, source="reference")[POOL])
+                                                            callbacks, control, source="the paintings")[POOL])
 
 
 def evaluate(images, reference=None, max_images: int | None = None, callbacks=None,
@@ -73,8 +73,10 @@ def evaluate(images, reference=None, max_images: int | None = None, callbacks=No
 
     ref_feats, ref_cached = reference_features(reference_set, chosen, extractor, batch_size, callbacks, control)
     gen_out = extract(generated.batches(batch_size), len(generated), extractor, callbacks, control,
-                      source="generated")
+                      source="the generated images")
     gen_feats = gen_out[POOL]
+    # The statistics take seconds (a 2048x2048 matrix square root, KID's subsets): a phase of their own.
+    emit(callbacks, "progress", task="FID, KID and memorisation", done=0, total=1)
     gen_names, ref_names = generated.readable_names(), reference_set.readable_names()
     for what, source, names in (("images", generated, gen_names), ("reference", reference_set, ref_names)):
         if len(names) < 2:
@@ -101,6 +103,7 @@ def evaluate(images, reference=None, max_images: int | None = None, callbacks=No
         "estimate": len(generated) < len(generated_all),
         "feature_extractor": chosen.describe(),
     }
+    emit(callbacks, "progress", task="FID, KID and memorisation", done=1, total=1)
     if inception_score:
         scores = isc_features_to_metric(gen_out[LOGITS], splits=min(10, len(gen_names)))
         result["inception_score_mean"] = scores["inception_score_mean"]

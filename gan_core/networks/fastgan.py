@@ -117,6 +117,11 @@ class DownBlock(nn.Module):
         return (self.main(x) + self.direct(x)) / 2 if self.direct is not None else self.main(x)
 
 
+def resize(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Antialiased bilinear resize, in fp32 (CPUs have no bf16 kernel for it), back in x's dtype."""
+    return F.interpolate(x.float(), size=size, mode="bilinear", align_corners=False, antialias=True).to(x.dtype)
+
+
 def decoder(c_in: int, channels: int, out_size: int) -> nn.Sequential:
     """8x8 features -> an out_size image (the reference's SimpleDecoder, widths capped for a CPU)."""
     layers, c = [nn.AdaptiveAvgPool2d(8)], c_in
@@ -165,8 +170,7 @@ class FastGANDiscriminator(nn.Module):
             if str(r) in self.excite:
                 h = self.excite[str(r)](feats[r * 8], h)
             feats[r] = h
-        x_small = F.interpolate(x, size=self.image_size // 2, mode="bilinear", align_corners=False,
-                                antialias=True)
+        x_small = resize(x, self.image_size // 2)
         h_small = self.small(x_small)
         logits = torch.cat([self.logits_big(feats[8]).flatten(1), self.logits_small(h_small).flatten(1)], 1)
         if not reconstruct:
@@ -177,6 +181,5 @@ class FastGANDiscriminator(nn.Module):
         crop = x[:, :, row * half:(row + 1) * half, col * half:(col + 1) * half]
         recs = (self.decode_big(feats[8]), self.decode_part(quarter), self.decode_small(h_small))
         targets = (x, crop, x_small)
-        targets = tuple(F.interpolate(t, size=r.shape[-1], mode="bilinear", align_corners=False, antialias=True)
-                        if t.shape[-1] != r.shape[-1] else t for t, r in zip(targets, recs))
+        targets = tuple(resize(t, r.shape[-1]) if t.shape[-1] != r.shape[-1] else t for t, r in zip(targets, recs))
         return logits, recs, targets
