@@ -12,7 +12,8 @@ are in gan_core.export_options (DEFAULT_RESOLUTION, DEFAULT_TTA, DEFAULT_SUBSAMP
 The zip is streamed batch by batch into a uniquely named `.<name>.<pid>.<random>.partial` beside
 the target (gan_core.atomic), validated, and renamed only then: a killed export never leaves a file
 under the target's name, and two exports to one target never share a temporary. A manifest of
-what was exported goes to <run>/exports/<time>.json.
+what was exported goes to <run>/exports/<time>.json, or to the path given as `manifest` (the
+studio puts each export's manifest beside its zip: exports/<name>.zip and exports/<name>.json).
 """
 from __future__ import annotations
 
@@ -55,9 +56,11 @@ def export_zip(run: str | os.PathLike | Run, count: int = 7000, out: str | os.Pa
                seed: int = 0, checkpoint: str | os.PathLike | None = None, quality: int = JPEG_QUALITY,
                batch_size: int = 64, callbacks=None, control: Control | None = None,
                device: str = "auto", resolution: str | None = None, tta: str | None = None,
-               subsampling: str = DEFAULT_SUBSAMPLING, fp32: bool = False) -> dict:
-    """Write `count` images to the zip `out` and a manifest in the run. Returns a report: path, count,
-    seconds, warnings, manifest (its path), validation, sha256, step, checkpoint, options.
+               subsampling: str = DEFAULT_SUBSAMPLING, fp32: bool = False,
+               manifest: str | os.PathLike | None = None) -> dict:
+    """Write `count` images to the zip `out` and a manifest (at `manifest`, default in the run's
+    exports/). Returns a report: path, count, seconds, warnings, manifest (its path), validation,
+    sha256, step, checkpoint, options.
     resolution and tta (None: DEFAULT_RESOLUTION, DEFAULT_TTA) are for translation models; a noise
     model refuses "native" and "flip". Raises ValueError / FileNotFoundError for bad arguments,
     CancelledError when control.stop is set."""
@@ -87,14 +90,14 @@ def export_zip(run: str | os.PathLike | Run, count: int = 7000, out: str | os.Pa
         emit(callbacks, "log", message=f"warning: {warnings[-1]}")
 
     seconds = time.perf_counter() - started
-    manifest = {
+    details = {
         "run": str(run.path.resolve()), "checkpoint": meta["path"], "step": meta.get("step"), "source": source,
         "seed": seed, "count": count, **options,
         "time": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "seconds": round(seconds, 2), "output": str(out.resolve()), "bytes": out.stat().st_size,
         "sha256": sha256, "warnings": warnings,
     }
-    manifest_path = _save_manifest(run, manifest)
+    manifest_path = _save_manifest(run, details, manifest)
     return {"path": str(out), "count": count, "seconds": seconds, "warnings": warnings,
             "manifest": str(manifest_path), "validation": asdict(validation), "sha256": sha256,
             "step": meta.get("step"), "checkpoint": meta["path"], "options": options}
@@ -240,9 +243,12 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _save_manifest(run: Run, manifest: dict) -> Path:
-    exports = run.path / "exports"
-    exports.mkdir(exist_ok=True)
-    path = exports / f"{datetime.datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.json"
-    write_json_atomic(path, manifest)
+def _save_manifest(run: Run, details: dict, path: str | os.PathLike | None = None) -> Path:
+    if path is None:
+        exports = run.path / "exports"
+        exports.mkdir(exist_ok=True)
+        path = exports / f"{datetime.datetime.now().strftime('%Y%m%d-%H%M%S-%f')}.json"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(path, details)
     return path

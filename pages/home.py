@@ -4,13 +4,14 @@ import streamlit as st
 from gan_core.runs import list_runs
 from studio.dataset_view import current_dataset_panel, dataset_chooser
 from studio.runs_view import show_runs_table
-from studio.widgets import dataset_path, runs_dir
+from studio.widgets import dataset_path, runs_dir, settings_notice
 
 st.title("Monet GAN Studio")
 st.caption("Train GANs that paint like Monet: inspect the data, train and watch, explore the latent "
            "space, then export and score.")
 
 st.header("Dataset", divider="gray")
+settings_notice()  # a damaged or unwritable settings file, a remembered dataset gone bad
 if dataset_path() is None:
     st.info("**No dataset yet.** Enter a folder path below, upload the competition zip "
             "(`gan-getting-started.zip`), or start the studio with `GAN_STUDIO_DATA=/path/to/data`. "

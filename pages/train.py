@@ -5,18 +5,18 @@ from studio.fork_view import fixed_fields, fork_header, pending_fork
 from studio.launch import RUN_KEY, follow_new_run, pending_launch, start_from_form
 from studio.live import live_view
 from studio.train_form import preset_and_model, settings_form
-from studio.widgets import dataset_path, no_dataset_notice, run_picker
+from studio.widgets import dataset_choice, no_dataset_notice, run_picker
 
 st.title("Train")
 follow_new_run()
-dataset = dataset_path()
+dataset, no_dataset_reason = dataset_choice()  # a dataset that cannot be read is never in use
 
 with st.expander("New run", expanded=True, icon=":material/tune:"):
     if dataset is None:
         no_dataset_notice()
     fork = pending_fork()  # "Fork from this checkpoint" in the live view fills the form with the parent's settings
     preset, model, defaults = fork_header(fork, dataset) if fork else preset_and_model()
-    values = settings_form(preset, model, defaults, dataset, fork, fixed_fields(fork))
+    values = settings_form(preset, model, defaults, dataset, fork, fixed_fields(fork), no_dataset_reason)
     if values is not None:
         start_from_form(values, preset, model)
 

@@ -3,6 +3,7 @@ report, computed once per path in a background job and then kept by st.cache_dat
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -10,12 +11,14 @@ import streamlit as st
 
 from gan_core.data import InspectionReport, inspect_dataset
 from gan_core.uploads import ArchiveError, save_upload
+from studio import settings
 from studio.datasets import dataset_problem, known_datasets, uploads_dir
 from studio.jobs import registry
 from studio.widgets import choose_dataset, dataset_path, show_job_progress
 
 MAX_UPLOAD_MB = 512            # matches server.maxUploadSize in .streamlit/config.toml
 MAX_UNCOMPRESSED = 2 * 2**30   # the competition zip expands to well under 1 GiB
+POLL_S = 1.0
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -40,7 +43,7 @@ def dataset_report(path: str) -> InspectionReport | None:
     job = next((j for j in registry().jobs("inspect") if j.label == f"Inspecting {path}"), None)
     job = job or _start_inspection(path)
     if job.running:
-        _inspection_progress(job.id)
+        _inspection_progress(job.id, time.monotonic())
         return None
     if job.state == "failed":
         st.error(f"Cannot read {path}: {job.error}")
@@ -51,10 +54,13 @@ def dataset_report(path: str) -> InspectionReport | None:
     return InspectionReport.from_dict(inspection(path, _stamp(path)))
 
 
-@st.fragment(run_every=1)
-def _inspection_progress(job_id: str) -> None:
+@st.fragment(run_every=POLL_S)
+def _inspection_progress(job_id: str, drawn: float) -> None:
     job = registry().get(job_id)
-    if not job.running:
+    # Once the job ends the whole page reruns to show the report, but only from the fragment's own
+    # reruns (they keep `drawn`, the time the page drew it): a rerun inside the page's run would
+    # drop the click it is handling (a dataset chosen below, while this dataset's job just ended).
+    if not job.running and time.monotonic() - drawn >= POLL_S / 2:
         st.rerun()
     st.caption("Decoding the dataset once; later visits read the cache.")
     show_job_progress(job)
@@ -89,19 +95,21 @@ def dataset_chooser() -> None:
     with by_upload:
         _upload()
     with by_env:
-        known = known_datasets()
+        known = known_datasets(settings.load().recent)
         if not known:
-            st.caption("Set `GAN_STUDIO_DATA` (and `GAN_STUDIO_MNIST`) before starting the studio, or upload "
-                       "a zip: they are listed here.")
+            st.caption("Set `GAN_STUDIO_DATA` (and `GAN_STUDIO_MNIST`) before starting the studio, upload "
+                       "a zip, or choose a path: they are listed here, and kept across restarts.")
         for label, path in known.items():
             if st.button(label, key=f"known_{label}", icon=":material/folder_open:"):
                 _choose(path)
 
 
 def _choose(path: str) -> None:
+    """Use path when it can be read (a zip must open and hold images); else say why in one line,
+    and the dataset in use stays the one it was."""
     problem = dataset_problem(path)
     if problem:
-        st.error(problem)
+        st.error(problem, icon=":material/folder_off:")
         return
     choose_dataset(str(Path(path).expanduser()))
     st.rerun()

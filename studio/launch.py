@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from studio import training
+from studio.datasets import dataset_problem
 from studio.fork_view import cancel_fork, pending_fork
 from studio.jobs import JobBusyError, registry
 from studio.train_form import config_from_form
@@ -19,6 +20,13 @@ FOLLOW_KEY = "train_follow"    # run id the picker should switch to on the next 
 
 def start_from_form(values: dict, preset: str, model: str) -> None:
     fork = pending_fork()
+    if "data" in values:  # the form's Data field may have been edited to a path that cannot be read
+        data = str(values["data"] or "").strip()
+        problem = dataset_problem(data) if data else "no dataset path given"
+        if problem:
+            st.error(f"Cannot launch: {problem}. Choose a dataset on the Home page, or give a readable path in "
+                     f"Data.", icon=":material/folder_off:")
+            return
     try:
         cfg = config_from_form(values, preset, model, str(runs_dir()))
         job = training.launch(cfg)

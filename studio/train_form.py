@@ -90,10 +90,11 @@ def field_widget(f: dataclasses.Field, default, key: str, disabled: bool = False
 
 
 def settings_form(preset: str, model: str, defaults: dict, dataset: str | None, fork: dict | None = None,
-                  fixed: tuple[str, ...] = ()) -> dict | None:
+                  fixed: tuple[str, ...] = (), no_dataset_reason: str | None = None) -> dict | None:
     """The grouped form; returns the entered values when Launch is pressed, else None. With a fork
     (studio.fork_view), its widgets are new ones (they start from the parent's settings) and the
-    `fixed` fields are greyed out."""
+    `fixed` fields are greyed out. Without a dataset (None) Launch is disabled, and a caption under
+    it says why (no_dataset_reason: widgets.dataset_choice's) and what to do."""
     shown = [f for f in config_fields() if f.name not in OUTSIDE_FORM and model in ONLY_FOR.get(f.name, MODELS)]
     prefix = f"train_fork{fork['token']}" if fork else f"train_{preset}"
     values = {}
@@ -113,7 +114,15 @@ def settings_form(preset: str, model: str, defaults: dict, dataset: str | None, 
         launched = st.form_submit_button("Launch training", type="primary",
                                          icon=":material/fork_right:" if fork else ":material/play_arrow:",
                                          disabled=dataset is None)
+        if dataset is None:
+            st.caption(launch_disabled_caption(no_dataset_reason))
     return values if launched else None
+
+
+def launch_disabled_caption(reason: str | None) -> str:
+    reason = (reason or "no dataset is chosen yet").rstrip(".")
+    return (f":material/block: **Launch is disabled:** {reason}. Choose a dataset on the Home page (a folder "
+            f"path, an upload or a known dataset), then come back.")
 
 
 def config_from_form(values: dict, preset: str, model: str, runs_dir: str) -> TrainConfig:

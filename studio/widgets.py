@@ -2,15 +2,16 @@
 progress. Other pages (Dataset EDA, Latent explorer, Export & score) rely on these names."""
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
 import streamlit as st
 
 from gan_core.runs import Run, list_runs, runs_root
-from studio import charts
-from studio.datasets import dataset_problem, environment_dataset
-from studio.jobs import Job
+from studio import charts, settings
+from studio.datasets import dataset_problem, environment_problem
+from studio.jobs import Job, run_state
 from studio.navigation import page
 from studio.samples import step_number
 
@@ -24,22 +25,67 @@ def runs_dir() -> Path:
 
 @st.cache_resource(show_spinner=False)
 def _server_choice() -> dict:
-    """The dataset last chosen in any session, so a new tab starts with it."""
+    """The dataset last chosen in any session, so a new tab starts with it (the settings file,
+    studio.settings, keeps it across restarts)."""
     return {}
 
 
+SAVE_PROBLEM_KEY = "settings_save_problem"
+
+
 def choose_dataset(path: str) -> None:
+    """Use path from now on: in this session, in new tabs, and after a restart (the settings file).
+    A settings file that cannot be written leaves a one-line warning for settings_notice()."""
     st.session_state[DATASET_KEY] = path
     _server_choice()["path"] = path
+    try:
+        settings.remember_dataset(path)
+        st.session_state.pop(SAVE_PROBLEM_KEY, None)
+    except OSError as e:
+        st.session_state[SAVE_PROBLEM_KEY] = (
+            f"Cannot remember the choice in {settings.settings_path()}: {e.strerror or e}. It holds until the "
+            f"studio restarts; make the runs folder writable (or set GAN_STUDIO_RUNS) to keep it.")
+
+
+def _chosen() -> list[str]:
+    """The choices made, most specific first: this session's, the server's, the settings file's."""
+    candidates = [st.session_state.get(DATASET_KEY), _server_choice().get("path"), settings.load().dataset]
+    return list(dict.fromkeys(c for c in candidates if c))
+
+
+def dataset_choice() -> tuple[str | None, str | None]:
+    """(the dataset in use, None), or (None, why there is none, in one line). In use: this
+    session's choice, else the server's last choice, else the one saved in the settings file, else
+    $GAN_STUDIO_DATA, else data/: the first that can be read (studio.datasets.dataset_problem)."""
+    problems = []
+    for chosen in _chosen():
+        problem = dataset_problem(chosen)
+        if problem is None:
+            return chosen, None
+        problems.append(f"the chosen dataset cannot be used: {problem}")
+    path, problem = environment_problem()
+    if problem is None:
+        return path, None
+    if os.environ.get("GAN_STUDIO_DATA"):
+        problems.append(f"$GAN_STUDIO_DATA cannot be used: {problem}")
+    return None, problems[0] if problems else "no dataset is chosen yet"
 
 
 def dataset_path() -> str | None:
-    """This session's choice, else the server's last choice, else $GAN_STUDIO_DATA, else data/;
-    None when none of them is usable."""
-    for chosen in (st.session_state.get(DATASET_KEY), _server_choice().get("path")):
-        if chosen and dataset_problem(chosen) is None:
-            return chosen
-    return environment_dataset()
+    """The dataset in use (see dataset_choice); None when none is usable."""
+    return dataset_choice()[0]
+
+
+def settings_notice() -> None:
+    """One-line warnings about the settings file: damaged (and so ignored), or not writable, or
+    naming a dataset that can no longer be read."""
+    saved = settings.load()
+    for problem in (saved.problem, st.session_state.get(SAVE_PROBLEM_KEY)):
+        if problem:
+            st.warning(problem, icon=":material/settings_alert:")
+    if saved.dataset and (problem := dataset_problem(saved.dataset)):
+        st.warning(f"The dataset chosen earlier cannot be used now: {problem}. Choose another one below.",
+                   icon=":material/folder_off:")
 
 
 def no_dataset_notice() -> None:
@@ -58,6 +104,9 @@ def require_dataset() -> str:
     return path
 
 
+STATE_LABELS = {"elsewhere": "running in another process"}
+
+
 def run_picker(label: str = "Run", models: tuple[str, ...] | None = None, key: str | None = None,
                states=None, url_param: str | None = None) -> Run | None:
     """A selectbox over the runs (newest first), optionally only some models or states. With
@@ -65,9 +114,9 @@ def run_picker(label: str = "Run", models: tuple[str, ...] | None = None, key: s
     to the URL, so a run's address opens it."""
     runs = {}
     for run in list_runs(runs_dir()):
-        model, state = run.config().get("model"), run.status().get("state")
+        model, state = run.config().get("model"), run_state(run)
         if (models is None or model in models) and (states is None or state in states):
-            runs[run.id] = (run, f"{run.id} · {model} · {state}")
+            runs[run.id] = (run, f"{run.id} · {model} · {STATE_LABELS.get(state, state)}")
     if not runs:
         kinds = "/".join(m.upper() for m in models) + " " if models else ""
         st.info(f"No {kinds}runs in `{runs_dir()}` yet: train one on the Train page.")

@@ -34,7 +34,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session", autouse=True)
 def session_folders(tmp_path_factory) -> Path:
     """The session's own $GAN_STUDIO_CACHE, $GAN_STUDIO_RUNS and $GAN_STUDIO_UPLOADS (filled once per
-    session, never the developer's user cache, runs/ or data/uploads), for every test and subprocess."""
+    session, never the developer's user cache, runs/ or uploads/), for every test and subprocess."""
     root = tmp_path_factory.mktemp("session")
     with pytest.MonkeyPatch.context() as env:
         for name, sub in SESSION_VARIABLES.items():

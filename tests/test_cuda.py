@@ -16,6 +16,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 TINY = {
     "mlp": dict(image_size=32, batch_size=8),
     "dcgan": dict(image_size=64, batch_size=8, ema=True),
+    "fastgan": dict(image_size=64, ngf=8, ndf=8, batch_size=4),
     "cyclegan": dict(image_size=64, n_blocks=2, batch_size=2, epoch_size=8),
     "cut": dict(image_size=64, n_blocks=2, batch_size=2, epoch_size=8),
     "fastcut": dict(image_size=64, generator="unet", upsample="resize", batch_size=2, epoch_size=8),

@@ -171,3 +171,20 @@ def test_cyclegan_on_two_processes_stays_identical(competition_data, runs_dir, t
     assert set(rank0["pools"]) == {"monet", "photo"}
     for domain, images in rank0["pools"].items():
         assert images.shape == (2, 3, 32, 32) and not torch.equal(images, rank1["pools"][domain]), domain
+
+
+@pytest.mark.subprocess
+def test_fastgan_on_two_processes_stays_identical(competition_data, runs_dir, tmp_path):
+    """D's decoders take part in its real forward only: DDP must still average every gradient."""
+    script, dumps = dumping_launcher(tmp_path)
+    args = ["train", "--data", str(competition_data), "--model", "fastgan", "--image-size", "64", "--ngf", "8",
+            "--ndf", "8", "--batch-size", "4", "--steps", "2", "--device", "cpu", "--seed", "3",
+            "--runs-dir", str(runs_dir), "--run-id", "fastgan"]
+    launch(args, nproc=2, script=script)
+    run = Run(runs_dir / "fastgan")
+    assert run.status()["state"] == "finished" and [r["step"] for r in run.metrics()] == [1, 2]
+    rank0, rank1 = (torch.load(dumps / f"rank{r}.pt") for r in (0, 1))
+    for net in ("G", "D"):
+        for name, weight in rank0["nets"][net].items():
+            assert torch.equal(weight, rank1["nets"][net][name]), f"{net}.{name}"
+    assert any("decode" in name for name in rank0["nets"]["D"])

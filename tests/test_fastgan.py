@@ -155,3 +155,13 @@ def test_standing_statistics_average_the_batch_statistics_of_the_weights():
     assert not G.training and first.momentum == 0.1, "mode and momentum restored"
     assert first.num_batches_tracked == 3
     assert torch.allclose(first.running_mean, torch.stack(means).mean(0), atol=1e-6)
+
+
+def test_a_bf16_step_where_the_cpu_supports_it(competition_data, runs_dir):
+    from gan_core.device import bf16_supported
+
+    if not bf16_supported(torch.device("cpu")):
+        pytest.skip("this CPU has no bf16 support (AVX-512 BF16)")
+    run = train(tiny(competition_data, runs_dir, "bf16", bf16=True, steps=1, image_size=128))
+    row = run.metrics()[-1]
+    assert all(torch.isfinite(torch.tensor(row[k])) for k in ("loss_d", "loss_g", "loss_rec"))

@@ -125,18 +125,26 @@ def test_export_then_score_a_dcgan_run(studio_env, trained_runs, tiny_data):
     # A noise run: no resolution or TTA to choose, only the JPEG's subsampling and the precision.
     assert [s.label for s in at.selectbox][2:] == ["JPEG chroma subsampling"] and len(at.toggle) == 1
 
-    zip_path = trained_runs / "dcgan-tiny" / "exports" / "images.zip"
+    exports = trained_runs / "dcgan-tiny" / "exports"
+    assert "images-step000002-" in texts(at.caption), "the export is named by its step and time"
     at.number_input[0].set_value(12)
     next(b for b in at.button if b.label == "Export").click().run()
     assert not at.exception
-    wait_for(lambda: zip_path.exists())
+    zip_path = wait_for_export(exports)
     at.run()
     assert not at.exception and "valid" in texts(at.success) and len(at.download_button) == 1
+    assert zip_path.name.startswith("images-step000002-") and zip_path.with_suffix(".json").exists()
+    assert at.download_button[0].proto.label.startswith("Download images.zip")
+    assert at.selectbox(key="export_choice").value == zip_path.name
     assert "12 images from step 2" in texts(at.caption) and "JPEG 4:2:0 q95" in texts(at.caption)
 
     scores = trained_runs / "dcgan-tiny" / "scores.jsonl"
-    at.checkbox[0].check()
-    next(n for n in at.number_input if n.label == "Images in the estimate").set_value(6)
+    estimate_size = next(n for n in at.number_input if n.label == "Images in the estimate")
+    assert estimate_size.disabled, "the estimate size only counts when estimating"
+    next(c for c in at.checkbox if c.label == "Quick estimate on a random subset").check().run()
+    estimate_size = next(n for n in at.number_input if n.label == "Images in the estimate")
+    assert not estimate_size.disabled
+    estimate_size.set_value(6)
     next(b for b in at.button if b.label == "Score").click().run()
     assert not at.exception
     wait_for(lambda: scores.exists(), timeout=240)
@@ -145,7 +153,8 @@ def test_export_then_score_a_dcgan_run(studio_env, trained_runs, tiny_data):
     labels = [m.label for m in at.metric]
     assert labels[0] == "FID (estimate)" and labels[2] == "MiFID (estimate)"
     assert labels[1].startswith("KID (estimate) ± ")
-    assert at.dataframe[0].value["scored"].tolist() == ["estimate: 6 images"]
+    table = next(d.value for d in at.dataframe if "zip" in d.value.columns)  # the run's scores
+    assert table["scored"].tolist() == ["estimate: 6 images"] and table["zip"].tolist() == [zip_path.name]
     assert len(at.image) == 6  # the memorisation gallery: one generated/painting pair per scored image
 
 
@@ -163,11 +172,18 @@ def test_export_a_cyclegan_run_with_its_options(studio_env, trained_runs, tiny_d
     at.number_input[0].set_value(12)
     next(b for b in at.button if b.label == "Export").click().run()
     assert not at.exception
-    zip_path = trained_runs / "cyclegan-tiny" / "exports" / "images.zip"
-    wait_for(lambda: zip_path.exists())
+    zip_path = wait_for_export(trained_runs / "cyclegan-tiny" / "exports")
     at.run()
-    assert not at.exception and "valid" in texts(at.success)
+    assert not at.exception and "valid" in texts(at.success) and zip_path.name in texts(at.success)
     assert "native resolution, TTA flip, JPEG 4:4:4 q95, fp32" in texts(at.caption)
+
+
+def wait_for_export(exports: Path, timeout: float = 120) -> Path:
+    """The zip a background export wrote to a run's exports/ (the first one there), once it and the
+    manifest beside it are there."""
+    wait_for(lambda: any(p.with_suffix(".json").exists() for p in exports.glob("images-step*.zip")), timeout)
+    (zip_path,) = exports.glob("images-step*.zip")
+    return zip_path
 
 
 def wait_for(condition, timeout: float = 120) -> None:

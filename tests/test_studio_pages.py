@@ -149,8 +149,10 @@ def test_uploading_the_competition_zip(studio):
 
 
 def test_an_unreadable_dataset_says_why_once(studio):
-    broken = studio / "broken.zip"
-    broken.write_bytes(b"not a zip archive")
+    # Passes the quick check (a corrupt zip does not: tests/test_studio_settings.py), fails the inspection.
+    broken = studio / "broken"
+    broken.mkdir()
+    (broken / "train-images-idx3-ubyte").write_bytes(b"not an IDX file")
     at = open_page("home")
     at.text_input[0].set_value(str(broken))
     widget(at.button, "Use this dataset").click().run()
