@@ -20,6 +20,7 @@ that list checkpoints, grids or caches, and carrying the writer's process id so 
 """
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -113,6 +114,19 @@ def commit(temporary: str | os.PathLike, target: str | os.PathLike, fsync: bool 
         raise _naming(e, target) from e
     if fsync:
         _fsync_folder(target.parent)
+    return target
+
+
+def move(source: str | os.PathLike, target: str | os.PathLike) -> Path:
+    """Rename a file or folder to a new name in one step, never over something that exists."""
+    source, target = Path(source), Path(target)
+    if os.path.lexists(target):
+        raise FileExistsError(errno.EEXIST, "already exists: choose another name", str(target))
+    try:
+        os.rename(source, target)
+    except OSError as e:
+        raise _naming(e, target) from e
+    _fsync_folder(target.parent)
     return target
 
 

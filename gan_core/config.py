@@ -186,10 +186,9 @@ class TrainConfig:
                             f"is 0 (off) or more, quality_images at least 2")
         if not 0 <= self.min_lr < min(self.lr_g, self.lr_d):
             problems.append(f"min_lr={self.min_lr}: must be at least 0 and below lr_g and lr_d")
-        if self.run_id and (self.run_id in (".", "..") or any(c in self.run_id for c in '/\\\0')
-                            or self.run_id != self.run_id.strip() or self.run_id.startswith(".")):
-            problems.append(f"run_id={self.run_id!r}: a run id is one folder name (letters, digits, - _ and .; "
-                            f"no slashes, not starting with a dot); use --runs-dir to choose where runs go")
+        if self.run_id and run_id_problem(self.run_id):
+            problems.append(f"run_id={self.run_id!r}: {run_id_problem(self.run_id)}; use --runs-dir to choose where "
+                            f"runs go")
         if not 0 <= self.label_smoothing < 0.5:
             problems.append(f"label_smoothing={self.label_smoothing}: must be in [0, 0.5)")
         return problems
@@ -217,6 +216,15 @@ class TrainConfig:
             if not self.nce_temperature > 0:
                 problems.append(f"nce_temperature={self.nce_temperature}: must be above 0")
         return problems
+
+
+def run_id_problem(run_id: str) -> str | None:
+    """Why run_id cannot name a run directory (one path segment), or None when it can."""
+    if (not run_id or run_id in (".", "..") or any(c in run_id for c in '/\\\0') or run_id != run_id.strip()
+            or run_id.startswith(".")):
+        return ("a run id is one folder name (letters, digits, - _ and .; no slashes, not starting with a dot, "
+                "no spaces around it)")
+    return None
 
 
 # CUT and FastCUT are one model with different defaults (Park et al. 2020, the reference's --CUT_mode):

@@ -31,6 +31,7 @@ from gan_core.config import type_problems
 
 STATES = ("running", "paused", "stopped", "finished", "failed")
 ACTIVE_STATES = ("running", "paused")
+TAGS_FILE = "tags.json"
 #: A training process refreshes status.json's heartbeat this often; a run on another host whose
 #: heartbeat is older than HEARTBEAT_STALE_S is taken as interrupted (on this host the run's lock decides).
 HEARTBEAT_S = 30.0
@@ -221,6 +222,17 @@ class Run:
         write_json_atomic(self.path / "status.json", status)
         return status
 
+    def tags(self) -> list[str]:
+        values, problem = read_json_object(self.path / TAGS_FILE) if (self.path / TAGS_FILE).exists() else ({}, None)
+        tags = values.get("tags") if not problem else None
+        return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+    def set_tags(self, tags) -> list[str]:
+        """Replace the run's tags (kept in tags.json): stripped, without empties or repeats."""
+        cleaned = list(dict.fromkeys(t.strip() for t in tags if t and t.strip()))
+        write_json_atomic(self.path / TAGS_FILE, {"tags": cleaned})
+        return cleaned
+
     def heartbeat(self) -> None:
         """Refresh status.json's heartbeat (the training process, every HEARTBEAT_S)."""
         status = self.status()
@@ -300,6 +312,7 @@ class Run:
             "loss_g": last.get("loss_g", last.get("loss_G")), "best_fid": best,
             "probe_fid": probe.get("fid") if probe else None, "probe_step": probe.get("step") if probe else None,
             "message": "; ".join((problems or [m for m in [st.get("message")] if m]) + notes),
+            "tags": ", ".join(self.tags()),
             "updated": st.get("updated"),
         }
 
@@ -354,6 +367,53 @@ def claim_run(path: Path):
         yield
     finally:
         lock.release()
+
+
+@contextlib.contextmanager
+def _idle_run(run: Run, doing: str):
+    """Hold an idle run's claim for a rename or delete: refused while a process trains it."""
+    busy = f"run {run.id} is being trained right now: stop it before you {doing} it"
+    if run.live_state() in ACTIVE_STATES:
+        raise ValueError(busy)
+    claim = claim_run(run.path)
+    try:
+        claim.__enter__()
+    except ValueError:
+        raise ValueError(busy) from None
+    try:
+        yield
+    finally:
+        claim.__exit__(None, None, None)
+
+
+def rename_run(run: Run, new_id: str) -> Run:
+    """Give an idle run a new id (its folder name and config.json's run_id)."""
+    from gan_core import atomic
+    from gan_core.config import run_id_problem
+
+    problem = run_id_problem(new_id)
+    if problem:
+        raise ValueError(f"{new_id!r} cannot name a run: {problem}")
+    target = run.path.parent / new_id
+    if os.path.lexists(target):
+        raise ValueError(f"a run named {new_id} already exists in {run.path.parent}: choose another name")
+    with _idle_run(run, "rename"):
+        atomic.move(run.path, target)
+    renamed = Run(target)
+    config, problem = _read_config(renamed.path / "config.json")
+    if config and not problem:
+        write_json_atomic(renamed.path / "config.json", {**config, "run_id": new_id})
+    return renamed
+
+
+def delete_run(run: Run) -> None:
+    """Delete an idle run's folder, with everything in it (checkpoints, samples, exports)."""
+    import shutil
+
+    if not (run.path / "config.json").exists() and not (run.path / "status.json").exists():
+        raise ValueError(f"{run.path} is not a run folder (no config.json or status.json): not deleted")
+    with _idle_run(run, "delete"):
+        shutil.rmtree(run.path)
 
 
 def create_run(root: Path, run_id: str) -> Run:

@@ -40,6 +40,10 @@ COLUMNS = ["run", "batch_size", "lr", "state", "steps",
 PLAN_MUTABLE = (RESUME_MUTABLE - {"epochs", "steps"}) | set(SWEPT)
 
 
+#: the tag every run of a sweep carries, followed by the sweep id (Runs page: filter by it)
+SWEEP_TAG = "sweep:"
+
+
 def combination_run_id(sweep_id: str, batch_size: int, lr: float) -> str:
     return f"{sweep_id}-bs{batch_size}-lr{lr:g}"
 
@@ -190,6 +194,8 @@ def run_sweep(base_cfg: TrainConfig, batch_sizes, lrs, sweep_id: str, kid_sample
             if run.status().get("state") != "finished":
                 emit(callbacks, "log", message=f"{label}: training (batch size {cfg.batch_size}, lr {cfg.lr_g:g})")
                 run = train(cfg, callbacks, control, resume=(run.path / "config.json").exists())
+            if SWEEP_TAG + sweep_id not in run.tags():
+                run.set_tags(run.tags() + [SWEEP_TAG + sweep_id])
             row = {**summarise(run), "batch_size": cfg.batch_size, "lr": cfg.lr_g}
             if row["state"] == "stopped":
                 break

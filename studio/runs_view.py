@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
-from gan_core.runs import Run
+from gan_core.runs import Run, delete_run, rename_run
 from studio import charts
 from studio.quality_view import compare_quality
 from studio.widgets import chart_controls
@@ -27,6 +27,7 @@ SUMMARY_COLUMNS = {
                                                "quality probe during training (checkpoints/best.pt)."),
     "probe_step": st.column_config.NumberColumn("at step", format="%d", help="The step of the best probe."),
     "updated": st.column_config.DatetimeColumn("Updated", format="YYYY-MM-DD HH:mm"),
+    "tags": st.column_config.TextColumn("Tags"),
     "message": st.column_config.TextColumn("Message", width="large"),
 }
 
@@ -143,3 +144,35 @@ def compare_runs(runs: dict) -> None:
         st.caption("No scores yet: score a checkpoint on the Export & score page.")
     else:
         st.dataframe(scores, hide_index=True)
+
+
+def manage_runs(runs: dict) -> None:
+    """Rename, tag or delete one run (refused while it trains; a delete needs a confirmation)."""
+    with st.expander("Manage a run: rename, tag, delete", icon=":material/edit:"):
+        run_id = st.selectbox("Run", list(runs), key="manage_run")
+        run = runs[run_id]
+        left, right = st.columns(2)
+        tags = left.text_input("Tags (comma separated)", ", ".join(run.tags()), key="manage_tags")
+        if left.button("Save tags", key="manage_save_tags", icon=":material/sell:"):
+            _act(lambda: run.set_tags(tags.split(",")), f"Tags of {run.id} saved.")
+        new_id = right.text_input("New id", run.id, key="manage_new_id")
+        if right.button("Rename", key="manage_rename", icon=":material/edit:", disabled=new_id == run.id):
+            _act(lambda: rename_run(run, new_id), f"{run.id} is now {new_id}.")
+        sure = st.checkbox(f"I'm sure: delete {run.id} with its checkpoints, samples and exports",
+                           key="manage_confirm")
+        if st.button("Delete", key="manage_delete", icon=":material/delete:", type="primary"):
+            if sure:
+                _act(lambda: delete_run(run), f"{run.id} deleted.")
+            else:
+                st.warning("Tick the confirmation first: a deleted run cannot be restored.")
+
+
+def _act(action, done: str) -> None:
+    try:
+        action()
+    except (ValueError, OSError) as e:
+        st.error(str(e))
+        return
+    st.session_state.pop("manage_confirm", None)
+    st.toast(done)
+    st.rerun()

@@ -58,6 +58,7 @@ def test_every_combination_is_an_ordinary_run_with_a_row(sweep):
     for run in runs.values():
         config = run.config()
         assert run.status()["state"] == "finished" and config["lr_g"] == config["lr_d"] == 2e-4
+        assert run.tags() == ["sweep:s"], "a sweep's runs carry its tag (once, though the first was resumed)"
     plan = read_plan(sweep["folder"])
     assert plan["batch_sizes"] == [8, 16] and plan["kid_samples"] == KID_SAMPLES and plan["runs"] == list(table["run"])
 
