@@ -11,6 +11,7 @@ import streamlit as st
 from gan_core.runs import Run, delete_run, rename_run
 from studio import charts
 from studio.quality_view import compare_quality
+from studio.samples import step_number
 from studio.widgets import chart_controls
 
 SUMMARY_COLUMNS = {
@@ -131,6 +132,7 @@ def compare_runs(runs: dict) -> None:
         st.caption("No metrics recorded yet for these runs.")
 
     compare_quality(chosen, colours)
+    compare_samples(chosen)
 
     st.subheader("Settings")
     table = config_table(chosen)
@@ -144,6 +146,24 @@ def compare_runs(runs: dict) -> None:
         st.caption("No scores yet: score a checkpoint on the Export & score page.")
     else:
         st.dataframe(scores, hide_index=True)
+
+
+def common_sample_steps(runs: list[Run]) -> list[int]:
+    """The steps at which every one of the runs drew a sample grid, in order."""
+    steps = [{step_number(p) for p in r.samples()} for r in runs]
+    return sorted(set.intersection(*steps)) if steps else []
+
+
+def compare_samples(runs: list[Run]) -> None:
+    """The runs' sample grids side by side at one step they all drew."""
+    st.subheader("Samples at the same step")
+    steps = common_sample_steps(runs)
+    if not steps:
+        st.caption("These runs have no sample grid at a common step yet.")
+        return
+    step = steps[-1] if len(steps) == 1 else st.select_slider("Step", steps, value=steps[-1], key="compare_step")
+    for column, run in zip(st.columns(len(runs)), runs):
+        column.image(str(run.samples_dir / f"step_{step:06d}.png"), caption=f"{run.id} · step {step}")
 
 
 def manage_runs(runs: dict) -> None:

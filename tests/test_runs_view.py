@@ -31,3 +31,13 @@ def test_the_runs_page_table_names_each_run(tmp_path):
     frame = scores_frame([create_run(tmp_path, "a"), create_run(tmp_path, "b"), empty])
     assert frame["run"].tolist() == ["a", "b"] and frame["FID"].tolist() == [120.0, 100.0]
     assert scores_frame([empty]).empty
+
+
+def test_common_sample_steps_are_those_every_run_drew(tmp_path):
+    from studio.runs_view import common_sample_steps
+
+    runs = [create_run(tmp_path, name) for name in ("a", "b")]
+    for run, steps in zip(runs, ([100, 200, 300], [200, 300, 400])):
+        for step in steps:
+            (run.samples_dir / f"step_{step:06d}.png").write_bytes(b"")
+    assert common_sample_steps(runs) == [200, 300] and common_sample_steps([]) == []

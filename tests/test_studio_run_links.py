@@ -107,3 +107,12 @@ def test_runs_page_gives_each_run_one_colour_in_every_chart(two_runs):
     assert by_run == {run: {colour} for run, colour in quality.items()} and len(set(quality.values())) == 2
     at.toggle(key="compare_log_y").set_value(True).run()
     assert chart_spec(at, "compare_chart")["layout"]["yaxis"]["type"] == "log"
+
+
+def test_runs_page_shows_two_runs_samples_side_by_side_at_one_step(two_runs):
+    at = open_page("runs")
+    assert at.select_slider(key="compare_step").value == 3  # the last step both drew
+    at.select_slider(key="compare_step").set_value(1).run()
+    assert_no_exception(at)
+    captions = [c for image in at.image for c in image.captions]
+    assert captions[-2:] == ["newer · step 1", "older · step 1"]
