@@ -104,6 +104,17 @@ def _bin(values: torch.Tensor, upper: float, bins: int) -> torch.Tensor:
     return (values * (bins / upper)).int().clamp_(0, bins - 1)
 
 
+def bin_centres(bins: int, upper: float) -> list[float]:
+    """The centre of each of `bins` equal bins over [0, upper), the ranges _bin divides."""
+    return [(i + 0.5) * upper / bins for i in range(bins)]
+
+
+def hsv_bin_centres() -> dict[str, list[float]]:
+    """hsv_histograms' bins as values: hue in degrees, saturation and value in [0, 1]."""
+    return {"hue": bin_centres(HUE_BINS, 360), "saturation": bin_centres(SATURATION_BINS, 1),
+            "value": bin_centres(VALUE_BINS, 1)}
+
+
 def hsv_histograms(hsv: torch.Tensor) -> dict[str, torch.Tensor]:
     """Pixel counts of hue (chromatic pixels only: grey has no hue), saturation and value."""
     hue, saturation, value = hsv.unbind(1)
@@ -191,6 +202,6 @@ def summary_table(stats: DatasetStats) -> pd.DataFrame:
                 row[f"mean {channel}"] = value
             row["mean saturation"] = float(d.image_saturation.mean())
             hue = d.hsv_histograms["hue"]
-            row["dominant hue (°)"] = (int(hue.argmax()) + 0.5) * 360 / HUE_BINS if hue.sum() else None
+            row["dominant hue (°)"] = bin_centres(HUE_BINS, 360)[int(hue.argmax())] if hue.sum() else None
         rows.append(row)
     return pd.DataFrame(rows).set_index("domain")

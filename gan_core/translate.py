@@ -36,6 +36,20 @@ def translate_batch(model, photos: torch.Tensor, tta: str = DEFAULT_TTA) -> torc
     return monet
 
 
+def preview(model, photo: torch.Tensor) -> dict[str, torch.Tensor]:
+    """One uint8 photo [C, H, W] -> [1, C, H, W] float [-1, 1] CPU images: "photo" (the photo itself),
+    "monet" (its translation) and, for a model with a cycle (CycleGAN), "reconstructed": the photo
+    translated back from "monet". The Latent explorer's view of a translation run."""
+    x = to_model_range(photo[None], model.device)
+    images = {"photo": x.cpu()}
+    if hasattr(model, "cycle"):
+        monet, reconstructed = model.cycle(x)
+        images.update(monet=monet.cpu(), reconstructed=reconstructed.cpu())
+    else:
+        images["monet"] = model.translate(x).cpu()
+    return images
+
+
 def translate_images(model, images: torch.Tensor | Iterable[torch.Tensor], size: int = 256, batch_size: int = 8,
                      callbacks=None, control=None, total: int | None = None,
                      bf16: bool = False, tta: str = DEFAULT_TTA) -> Iterator[torch.Tensor]:

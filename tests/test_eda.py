@@ -93,3 +93,14 @@ def test_mnist_is_analysed_at_its_own_28_px(mnist_raw):
     row = eda.summary_table(stats).loc["digits"]
     assert row["channels"] == 1 and "mean saturation" not in row
     assert stats.image_sizes["size"].tolist() == ["28×28"]
+
+
+def test_bin_centres_are_the_middle_of_the_bins_hsv_histograms_count():
+    assert eda.bin_centres(4, 1) == [0.125, 0.375, 0.625, 0.875]
+    centres = eda.hsv_bin_centres()
+    assert [len(centres[k]) for k in ("hue", "saturation", "value")] == [eda.HUE_BINS, eda.SATURATION_BINS,
+                                                                           eda.VALUE_BINS]
+    assert centres["hue"][0] == 5.0 and centres["hue"][-1] == 355.0
+    # Solid red: every chromatic pixel in hue bin 0, so the dominant hue is that bin's centre.
+    stats = eda.DatasetStats("x", 8, {"red": eda.domain_stats("red", solid((255, 0, 0)))}, None, 0.0)
+    assert eda.summary_table(stats).loc["red", "dominant hue (°)"] == centres["hue"][0]

@@ -1,0 +1,123 @@
+"""The Dataset EDA page's pieces: the cached statistics (gan_core.eda) and images they were computed
+on, the summary table formatted for reading, the Plotly figures (per-channel and HSV distributions,
+per-image intensity) and the gallery of random images of a domain."""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from gan_core import eda
+from gan_core.data import load_images
+
+DOMAIN_COLOURS = {"monet": "#2a9d8f", "photo": "#e76f51", "images": "#264653", "digits": "#264653"}
+CHANNEL_NAMES = {1: ["intensity"], 3: ["red", "green", "blue"]}
+HSV_TITLES = {"hue": ("hue (chromatic pixels)", "degrees"), "saturation": ("saturation", "saturation"),
+              "value": ("value", "value")}
+GALLERY_SIZE = 8
+
+
+# --- cached loaders ---------------------------------------------------------------------------------
+@st.cache_data(show_spinner="Computing statistics over every image (decoding them into the cache the first time)…")
+def dataset_statistics(path: str) -> eda.DatasetStats:
+    return eda.analyse(path)
+
+
+@st.cache_resource(show_spinner=False)
+def analysed_images(path: str):
+    """The cached uint8 images the statistics were computed on (memory-mapped, read-only here)."""
+    return load_images(path, eda.analysis_size(path))
+
+
+# --- tables -----------------------------------------------------------------------------------------
+def readable_number(value) -> str:
+    """Whole numbers with thousands separators, others with 2 decimals, a missing value as –."""
+    if value is None or value != value:
+        return "–"
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def readable(summary: pd.DataFrame) -> pd.DataFrame:
+    """Statistics as rows and domains as columns (fits the page), numbers formatted for reading."""
+    return summary.T.map(readable_number)
+
+
+# --- figures ----------------------------------------------------------------------------------------
+def overlaid(titles: list[str], curves: dict[str, list], x_titles: list[str]) -> go.Figure:
+    """One subplot per title; in each, one normalised curve per domain (curves: domain -> [(x, y)...])."""
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
+    for domain, per_plot in curves.items():
+        for col, (x, y) in enumerate(per_plot, 1):
+            fig.add_trace(go.Scatter(x=x, y=y, name=domain, legendgroup=domain, showlegend=col == 1, mode="lines",
+                                     line={"color": DOMAIN_COLOURS.get(domain)}), row=1, col=col)
+            fig.update_xaxes(title_text=x_titles[col - 1], row=1, col=col)
+    fig.update_yaxes(title_text="fraction of pixels", row=1, col=1)
+    fig.update_layout(height=340, margin={"t": 70, "b": 10})
+    return fig
+
+
+def channels_of(stats: eda.DatasetStats) -> int:
+    return next(iter(stats.domains.values())).channels
+
+
+def channel_curves(stats: eda.DatasetStats) -> dict[str, list]:
+    """domain -> one (levels 0-255, fraction of pixels) curve per channel."""
+    levels = list(range(256))
+    return {n: [(levels, row.tolist()) for row in d.channel_density()] for n, d in stats.domains.items()}
+
+
+def hsv_curves(stats: eda.DatasetStats) -> dict[str, list]:
+    """domain -> (bin centres, fraction of pixels) curves of hue, saturation and value (RGB only)."""
+    centres = eda.hsv_bin_centres()
+    return {n: [(centres[key], d.hsv_density()[key].tolist()) for key in HSV_TITLES] for n, d in stats.domains.items()}
+
+
+def channel_figure(stats: eda.DatasetStats) -> go.Figure:
+    channels = channels_of(stats)
+    return overlaid(CHANNEL_NAMES[channels], channel_curves(stats), ["value"] * channels)
+
+
+def hsv_figure(stats: eda.DatasetStats) -> go.Figure:
+    titles, x_titles = zip(*HSV_TITLES.values())
+    return overlaid(list(titles), hsv_curves(stats), list(x_titles))
+
+
+def per_image_histograms(stats: eda.DatasetStats) -> go.Figure:
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["mean intensity per image", "intensity std per image"])
+    for name, d in stats.domains.items():
+        for col, values in enumerate((d.image_mean, d.image_std), 1):
+            fig.add_trace(go.Histogram(x=values.tolist(), name=name, legendgroup=name, showlegend=col == 1,
+                                       histnorm="probability", nbinsx=60, opacity=0.6,
+                                       marker_color=DOMAIN_COLOURS.get(name)), row=1, col=col)
+    fig.update_layout(barmode="overlay", height=340, margin={"t": 70, "b": 10})
+    fig.update_yaxes(title_text="fraction of images", row=1, col=1)
+    return fig
+
+
+# --- gallery ----------------------------------------------------------------------------------------
+def gallery_indices(domains: list[str], domain: str, seed: int, size: int = GALLERY_SIZE) -> list[int]:
+    """Up to `size` random indices of the images of `domain`, the same for the same seed."""
+    indices = [i for i, d in enumerate(domains) if d == domain]
+    return random.Random(f"{seed}-{domain}").sample(indices, min(size, len(indices)))
+
+
+def gallery_images(path: str, image_set, domain: str, seed: int) -> list[tuple]:
+    """(image, caption) pairs: the original file when the dataset is a folder, else the cached pixels."""
+    images = []
+    for index in gallery_indices(image_set.domains, domain, seed):
+        name = image_set.names[index]
+        original = Path(path) / name
+        pixels = image_set.images[index].permute(1, 2, 0).squeeze(-1).numpy()
+        images.append((str(original) if original.is_file() else pixels, Path(name).name))
+    return images
+
+
+def gallery(path: str, domain: str, seed: int) -> None:
+    """Random images of a domain, in one row."""
+    images = gallery_images(path, analysed_images(path), domain, seed)
+    for column, (image, caption) in zip(st.columns(GALLERY_SIZE), images):
+        column.image(image, caption=caption, width="stretch")

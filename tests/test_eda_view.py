@@ -1,0 +1,69 @@
+"""The Dataset EDA page's helpers (studio.eda_view) on synthetic statistics and a tiny image folder."""
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from gan_core import eda
+from gan_core.data import load_images
+from studio.eda_view import (channel_figure, gallery_images, gallery_indices, hsv_figure, per_image_histograms,
+                             readable)
+from studio_support import image_folder
+
+
+def stats_of(**domains: torch.Tensor) -> eda.DatasetStats:
+    return eda.DatasetStats("x", 8, {n: eda.domain_stats(n, images) for n, images in domains.items()},
+                            pd.DataFrame(columns=["size", "images"]), 0.1)
+
+
+def random_images(count: int, channels: int = 3, seed: int = 0) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (count, channels, 8, 8), dtype=torch.uint8, generator=generator)
+
+
+def test_readable_puts_domains_in_columns_and_formats_numbers():
+    summary = pd.DataFrame({"images": [1200, 3], "mean intensity": [101.256, 7.0], "dominant hue (°)": [None, 5.0]},
+                           index=pd.Index(["monet", "photo"], name="domain"))
+    table = readable(summary)
+    assert table.columns.tolist() == ["monet", "photo"]
+    assert table.loc["images"].tolist() == ["1,200", "3"]
+    assert table.loc["mean intensity"].tolist() == ["101.26", "7"]
+    assert table.loc["dominant hue (°)"].tolist() == ["–", "5"]
+
+
+def test_figures_have_a_curve_per_domain_and_plot():
+    stats = stats_of(monet=random_images(3), photo=random_images(5, seed=1))
+    colour = channel_figure(stats)
+    assert len(colour.data) == 2 * 3 and [a.text for a in colour.layout.annotations] == ["red", "green", "blue"]
+    assert len(colour.data[0].x) == 256 and abs(sum(colour.data[0].y) - 1) < 1e-6  # normalised
+    hsv = hsv_figure(stats)
+    assert [a.text for a in hsv.layout.annotations] == ["hue (chromatic pixels)", "saturation", "value"]
+    assert [len(t.x) for t in hsv.data[:3]] == [eda.HUE_BINS, eda.SATURATION_BINS, eda.VALUE_BINS]
+    assert hsv.data[0].x[0] == 5.0 and hsv.layout.xaxis.title.text == "degrees"
+    per_image = per_image_histograms(stats)
+    assert len(per_image.data) == 4 and len(per_image.data[2].x) == 5
+
+
+def test_one_channel_images_get_an_intensity_curve():
+    figure = channel_figure(stats_of(digits=random_images(2, channels=1)))
+    assert len(figure.data) == 1 and figure.layout.annotations[0].text == "intensity"
+
+
+def test_gallery_indices_are_of_the_domain_and_follow_the_seed():
+    domains = ["monet"] * 3 + ["photo"] * 20
+    picked = gallery_indices(domains, "photo", seed=0)
+    assert len(picked) == 8 and len(set(picked)) == 8 and all(domains[i] == "photo" for i in picked)
+    assert gallery_indices(domains, "photo", seed=0) == picked and gallery_indices(domains, "photo", 1) != picked
+    assert sorted(gallery_indices(domains, "monet", seed=0)) == [0, 1, 2]  # fewer than a row: all of them
+
+
+def test_gallery_shows_a_folders_original_files_else_the_cached_pixels(tmp_path):
+    folder = image_folder(tmp_path / "images", count=3)
+    image_set = load_images(folder, 16, cache_dir=tmp_path / "cache")
+    shown = gallery_images(str(folder), image_set, image_set.domains[0], seed=0)
+    assert len(shown) == 3
+    assert all(image == str(folder / caption) for image, caption in shown)
+    # Names that are no files there (MNIST's, a zip's): the analysed pixels, H x W x C.
+    cached = gallery_images(str(tmp_path / "elsewhere"), image_set, image_set.domains[0], seed=0)
+    assert [caption for _, caption in cached] == [caption for _, caption in shown]
+    assert all(image.shape == (16, 16, 3) and image.dtype == "uint8" for image, _ in cached)
