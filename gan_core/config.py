@@ -238,6 +238,26 @@ MODEL_DEFAULTS = {
 }
 
 
+_CONV = ("dcgan", "fastgan") + TRANSLATION_MODELS
+_CUT = ("cut", "fastcut")
+# Settings that only mean something for some models (the studio's form shows them for those only);
+# every other setting applies to all.
+FIELD_MODELS = {
+    "domain": NOISE_MODELS, "latent_dim": NOISE_MODELS, "mlp_hidden": ("mlp",), "ngf": _CONV, "ndf": _CONV,
+    "d_head": ("dcgan",), "loss": NOISE_MODELS, "label_smoothing": NOISE_MODELS, "lambda_cycle": ("cyclegan",),
+    "lambda_identity": ("cyclegan",), "pool_size": ("cyclegan",), "lambda_rec": ("fastgan",),
+    "upsample": ("dcgan",) + TRANSLATION_MODELS,
+    **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "epoch_size", "flip", "jitter", "crop_size")},
+    **{name: _CUT for name in ("lambda_gan", "lambda_nce", "nce_idt", "nce_layers", "nce_patches",
+                               "nce_temperature", "nce_dim", "flip_equivariance")},
+}
+
+
+def applies_to(name: str, model: str) -> bool:
+    """Whether the setting `name` means something for `model`."""
+    return model in FIELD_MODELS.get(name, MODELS)
+
+
 def model_defaults(model: str) -> dict:
     """TrainConfig's defaults for one model: the dataclass defaults with MODEL_DEFAULTS applied."""
     return {**TrainConfig().to_dict(), **MODEL_DEFAULTS.get(model, {}), "model": model}

@@ -6,26 +6,11 @@ import math
 
 import streamlit as st
 
-from gan_core.config import (MODELS, NOISE_MODELS, TRANSLATION_MODELS, TrainConfig, build_config, config_fields,
-                             list_presets, model_defaults)
+from gan_core.config import MODELS, TrainConfig, applies_to, build_config, config_fields, list_presets, model_defaults
 
 GROUPS = {"data": "Data", "model": "Model", "loss": "Loss", "training": "Optimisation", "run": "Run & outputs"}
 # Chosen outside the form (they change which fields are shown) or set by the studio itself.
 OUTSIDE_FORM = {"preset", "model", "runs_dir"}
-NOISE = NOISE_MODELS
-CONV = ("dcgan", "fastgan") + TRANSLATION_MODELS
-CUT = ("cut", "fastcut")
-# Fields that only mean something for some models; the rest apply to all.
-ONLY_FOR = {
-    "domain": NOISE, "latent_dim": NOISE, "mlp_hidden": ("mlp",), "ngf": CONV, "ndf": CONV, "d_head": ("dcgan",),
-    "loss": NOISE, "label_smoothing": NOISE, "lambda_cycle": ("cyclegan",), "lambda_identity": ("cyclegan",),
-    "pool_size": ("cyclegan",), "lambda_rec": ("fastgan",),
-    "upsample": ("dcgan",) + TRANSLATION_MODELS,
-    **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "epoch_size", "flip", "jitter",
-                                                         "crop_size")},
-    **{name: CUT for name in ("lambda_gan", "lambda_nce", "nce_idt", "nce_layers", "nce_patches",
-                              "nce_temperature", "nce_dim", "flip_equivariance")},
-}
 
 
 def preset_and_model() -> tuple[str, str, dict]:
@@ -95,7 +80,7 @@ def settings_form(preset: str, model: str, defaults: dict, dataset: str | None, 
     (studio.fork_view), its widgets are new ones (they start from the parent's settings) and the
     `fixed` fields are greyed out. Without a dataset (None) Launch is disabled, and a caption under
     it says why (no_dataset_reason: widgets.dataset_choice's) and what to do."""
-    shown = [f for f in config_fields() if f.name not in OUTSIDE_FORM and model in ONLY_FOR.get(f.name, MODELS)]
+    shown = [f for f in config_fields() if f.name not in OUTSIDE_FORM and applies_to(f.name, model)]
     prefix = f"train_fork{fork['token']}" if fork else f"train_{preset}"
     values = {}
     with st.form("train_settings"):

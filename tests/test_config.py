@@ -74,3 +74,13 @@ def test_the_train_command_rebuilds_the_same_config(preset, overrides):
     args = build_parser().parse_args(shlex.split(command)[3:])
     rebuilt = build_config(explicit_config_values(args))
     assert {**rebuilt.to_dict(), "preset": ""} == {**cfg.to_dict(), "preset": ""}
+
+
+def test_model_specific_settings_name_real_fields_and_models():
+    from gan_core.config import FIELD_MODELS, MODELS, applies_to, config_fields
+
+    names = {f.name for f in config_fields()}
+    assert set(FIELD_MODELS) <= names
+    assert all(set(models) <= set(MODELS) for models in FIELD_MODELS.values())
+    assert applies_to("lambda_nce", "cut") and not applies_to("lambda_nce", "dcgan")
+    assert applies_to("lr_g", "fastgan") and applies_to("lambda_rec", "fastgan") and not applies_to("latent_dim", "cut")
