@@ -21,10 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +34,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import plotly.io as pio  # noqa: E402
 
+from bench.machine import cpu_model  # noqa: E402
 from gan_core.runs import read_jsonl  # noqa: E402
 from studio import charts  # noqa: E402
 from studio.metrics_feed import MetricsFeed  # noqa: E402
@@ -49,17 +48,6 @@ LEVELS = {"loss_G": (9.0, 3.5), "loss_G_adv_monet": (0.9, 0.6), "loss_G_adv_phot
           "loss_cycle_photo": (3.5, 0.9), "loss_cycle_monet": (3.0, 0.8), "loss_idt_monet": (1.7, 0.45),
           "loss_idt_photo": (1.5, 0.4), "loss_D_monet": (0.3, 0.2), "loss_D_photo": (0.3, 0.18),
           "loss_D": (0.3, 0.19)}
-
-
-def cpu_model() -> str:
-    """As bench/quality.py's (copied: that module imports torch)."""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-        flags = out.split("Flags:", 1)[1] if "Flags:" in out else ""
-        return f"{name}{' (AVX-512 BF16)' if 'avx512_bf16' in flags else ''}, {os.cpu_count()} cores"
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown CPU"
 
 
 class Writer:

@@ -21,9 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench/cyclegan_throug
 
 import argparse
 import json
-import platform
 import shutil
-import subprocess
 import sys
 import time
 import zipfile
@@ -31,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import cpu_model  # noqa: E402
 from gan_core import checkpoint  # noqa: E402
 from gan_core.config import build_config, default_data_path  # noqa: E402
 from gan_core.export import export_zip  # noqa: E402
@@ -49,16 +48,6 @@ EXPORT_VARIANTS = {
     # standing statistics), against the default (statistics measured for the EMA weights).
     "copied-statistics": dict(copied_statistics=True),
 }
-
-
-def cpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
-        flags = out.split("Flags:", 1)[1] if "Flags:" in out else ""
-        return f"{name}{' (AVX-512 BF16)' if 'avx512_bf16' in flags else ''}, {os.cpu_count()} cores"
-    except (OSError, StopIteration):
-        return platform.processor() or "unknown CPU"
 
 
 def parse_set(pairs: list[str]) -> dict:

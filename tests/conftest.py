@@ -96,6 +96,19 @@ def scoring_cache(tmp_path, monkeypatch, converted):
     return root
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tiny trainings (`pytestmark = pytest.mark.usefixtures("one_thread")`):
+    tiny networks gain nothing from a second thread, on busy shared cores OpenMP's barriers then cost
+    several times the work, and runs of one module compared bitwise must use the same thread count."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def runs_dir(tmp_path: Path) -> Path:
     d = tmp_path / "runs"

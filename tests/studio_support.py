@@ -44,6 +44,20 @@ def finished_run_root() -> Path:
     return root
 
 
+STUDIO_FOLDERS = {"runs": "GAN_STUDIO_RUNS", "data": "GAN_STUDIO_DATA", "cache": "GAN_STUDIO_CACHE",
+                  "uploads": "GAN_STUDIO_UPLOADS"}
+
+
+def point_studio_at(monkeypatch, **folders: Path) -> None:
+    """Point the studio at these folders (runs, data, cache, uploads: created if missing, data
+    excepted), then forget what the server remembered (reset_studio)."""
+    for key, path in folders.items():
+        if key != "data":
+            Path(path).mkdir(parents=True, exist_ok=True)
+        monkeypatch.setenv(STUDIO_FOLDERS[key], str(path))
+    reset_studio()
+
+
 def reset_studio() -> None:
     """Stop any job left running, then forget the server-wide caches (job registry, dataset choice)."""
     from studio.jobs import registry

@@ -22,12 +22,7 @@ from test_cyclegan import assert_same_nets, comparable
 STEPS = 6
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: a second thread on busy shared cores only costs
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: every run of the module on one thread
 
 
 def tiny_cut(data, runs_dir, run_id, model="cut", **overrides):

@@ -23,14 +23,7 @@ from gan_core.translate import translate_images, translate_path
 STEPS = 8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    # Tiny networks gain nothing from a second thread, and on busy shared cores OpenMP's barriers
-    # then cost several times the work itself.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: every run of the module on one thread
 
 
 def tiny_config(data, runs_dir, run_id, **overrides):

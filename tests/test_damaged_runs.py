@@ -12,7 +12,7 @@ import pytest
 from gan_core.cli import main
 from gan_core.config import TrainConfig
 from gan_core.runs import list_runs, read_jsonl_checked, truncate_jsonl
-from studio_support import assert_no_exception, finished_run_root, open_page, reset_studio, texts
+from studio_support import assert_no_exception, finished_run_root, open_page, point_studio_at, reset_studio, texts
 
 RUNS = ("good", "bad-config", "bad-status", "torn-metrics", "bad-metrics", "typed-config")
 
@@ -55,10 +55,7 @@ def runs_with_damage(tmp_path, monkeypatch):
     (runs / "bad-metrics" / "metrics.jsonl").write_bytes(lines[0] + b'{"step": 2, "lo\n' + b"\xff\xfe\x00\n"
                                                          + b"".join(lines[1:]))
     write_extras(runs)
-    for name, value in (("GAN_STUDIO_RUNS", runs), ("GAN_STUDIO_DATA", root / "images"),
-                        ("GAN_STUDIO_CACHE", root / "cache")):
-        monkeypatch.setenv(name, str(value))
-    reset_studio()
+    point_studio_at(monkeypatch, runs=runs, data=root / "images", cache=root / "cache")
     yield runs
     reset_studio()
 

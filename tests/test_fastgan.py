@@ -19,12 +19,7 @@ from gan_core.trainer import train
 from test_cyclegan import assert_same_nets, comparable
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # every run of the module on one thread, so their floats agree
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: every run of the module on one thread
 
 
 def tiny(data, runs_dir, run_id, **overrides):

@@ -16,12 +16,7 @@ from gan_core.trainer import train
 CPU = torch.device("cpu")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny networks: a second thread on busy shared cores only costs
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: every run of the module on one thread
 
 
 @pytest.fixture(scope="module")

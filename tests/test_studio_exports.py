@@ -16,7 +16,8 @@ from gan_core.runs import Run
 from studio import exports as studio_exports
 from studio.exports import (delete_export, list_exports, manifest_path, new_export_path, score_and_record,
                             score_problem)
-from studio_support import assert_no_exception, finished_run_root, image_folder, open_page, rerun_until, reset_studio
+from studio_support import (assert_no_exception, finished_run_root, image_folder, open_page, point_studio_at,
+                            rerun_until, reset_studio)
 
 COUNT = 6
 
@@ -154,15 +155,12 @@ def test_delete_refuses_anything_outside_the_runs_exports_folder(run, tmp_path):
 @pytest.fixture
 def studio(monkeypatch, tmp_path, run):
     """The page's runs root holding the tiny run; a dataset with monet_jpg/ (the scoring reference)."""
-    for name, sub in (("GAN_STUDIO_RUNS", "runs"), ("GAN_STUDIO_UPLOADS", "uploads"), ("GAN_STUDIO_CACHE", "cache")):
-        (tmp_path / sub).mkdir(exist_ok=True)
-        monkeypatch.setenv(name, str(tmp_path / sub))
     data = tmp_path / "data"
     image_folder(data / "monet_jpg", count=4, size=16)
     image_folder(data / "photo_jpg", count=4, size=16)
-    monkeypatch.setenv("GAN_STUDIO_DATA", str(data))
     monkeypatch.setattr(studio_exports, "evaluate", fake_evaluate)
-    reset_studio()
+    point_studio_at(monkeypatch, runs=tmp_path / "runs", uploads=tmp_path / "uploads", cache=tmp_path / "cache",
+                    data=data)
     yield run
     reset_studio()
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from studio_support import (assert_no_exception, finished_run_root, open_page, rerun_until,
+from studio_support import (assert_no_exception, finished_run_root, open_page, point_studio_at, rerun_until,
                             reset_studio, texts, widget)
 
 MY_PAGES = ["home", "train", "runs"]
@@ -16,12 +16,9 @@ MY_PAGES = ["home", "train", "runs"]
 @pytest.fixture
 def studio(monkeypatch, tmp_path):
     """Empty runs folder, uploads and cache in tmp_path; a studio with nothing remembered."""
-    for name, sub in (("GAN_STUDIO_RUNS", "runs"), ("GAN_STUDIO_UPLOADS", "uploads"), ("GAN_STUDIO_CACHE", "cache")):
-        (tmp_path / sub).mkdir()
-        monkeypatch.setenv(name, str(tmp_path / sub))
     (tmp_path / "empty").mkdir()
-    monkeypatch.setenv("GAN_STUDIO_DATA", str(tmp_path / "empty"))
-    reset_studio()
+    point_studio_at(monkeypatch, runs=tmp_path / "runs", uploads=tmp_path / "uploads", cache=tmp_path / "cache",
+                    data=tmp_path / "empty")
     yield tmp_path
     reset_studio()
 

@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from studio import charts
-from studio_support import APP, assert_no_exception, finished_run_root, open_page, reset_studio, texts
+from studio_support import APP, assert_no_exception, finished_run_root, open_page, point_studio_at, reset_studio, texts
 
 PROBES = {"older": [{"step": 1, "fid": 320.0, "kid_mean": 0.3}, {"step": 3, "fid": 300.0, "kid_mean": 0.25}],
           "newer": [{"step": 2, "fid": 310.0, "kid_mean": 0.28}]}
@@ -28,10 +28,7 @@ def two_runs(tmp_path, monkeypatch):
         config = runs / run_id / "config.json"
         stamp = config.stat().st_mtime - age
         os.utime(config, (stamp, stamp))
-    for name, path in (("GAN_STUDIO_RUNS", runs), ("GAN_STUDIO_DATA", root / "images"),
-                       ("GAN_STUDIO_CACHE", root / "cache")):
-        monkeypatch.setenv(name, str(path))
-    reset_studio()
+    point_studio_at(monkeypatch, runs=runs, data=root / "images", cache=root / "cache")
     yield runs
     reset_studio()
 

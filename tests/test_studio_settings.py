@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from studio import datasets, settings
-from studio_support import (assert_no_exception, finished_run_root, image_folder, open_page, rerun_until,
-                            reset_studio, texts, widget)
+from studio_support import (assert_no_exception, finished_run_root, image_folder, open_page, point_studio_at,
+                            rerun_until, reset_studio, texts, widget)
 
 
 def competition_zip(path: Path, competition: Path, per_domain: int = 4) -> Path:
@@ -39,12 +39,9 @@ def corrupt_zip(path: Path) -> Path:
 def studio(monkeypatch, tmp_path):
     """Its own runs root (and so settings file), uploads and cache; $GAN_STUDIO_DATA a small image
     folder, so a dataset in use that is not the environment's was chosen and remembered."""
-    for name, sub in (("GAN_STUDIO_RUNS", "runs"), ("GAN_STUDIO_UPLOADS", "uploads"), ("GAN_STUDIO_CACHE", "cache")):
-        (tmp_path / sub).mkdir()
-        monkeypatch.setenv(name, str(tmp_path / sub))
-    monkeypatch.setenv("GAN_STUDIO_DATA", str(image_folder(tmp_path / "env-images", count=4, size=16)))
     monkeypatch.delenv("GAN_STUDIO_MNIST", raising=False)
-    reset_studio()
+    point_studio_at(monkeypatch, runs=tmp_path / "runs", uploads=tmp_path / "uploads", cache=tmp_path / "cache",
+                    data=image_folder(tmp_path / "env-images", count=4, size=16))
     yield tmp_path
     reset_studio()
 
