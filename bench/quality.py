@@ -21,7 +21,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench/cyclegan_throug
 
 import argparse
 import json
-import shutil
 import sys
 import time
 import zipfile
@@ -32,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.machine import cpu_model  # noqa: E402
 from gan_core import checkpoint  # noqa: E402
 from gan_core.config import build_config, default_data_path  # noqa: E402
+from gan_core.estimate import estimate_training  # noqa: E402
 from gan_core.export import export_zip  # noqa: E402
 from gan_core.metrics import evaluate  # noqa: E402
 from gan_core.models.noise_gan import NoiseGAN  # noqa: E402
@@ -65,15 +65,9 @@ def parse_set(pairs: list[str]) -> dict:
     return values
 
 
-def seconds_per_step(cfg, root: Path, steps: int) -> float:
-    """Median wall time of the last steps of a short run (the first ones warm up)."""
-    shutil.rmtree(root / f"{cfg.run_id}-timing", ignore_errors=True)
-    run = train(build_config({**cfg.to_dict(), "steps": steps + 3, "run_id": f"{cfg.run_id}-timing",
-                              "runs_dir": str(root), "sample_every": 10_000, "checkpoint_every": 10_000,
-                              "keep_checkpoints": 1}))
-    rows = [json.loads(line) for line in (run.path / "metrics.jsonl").read_text().splitlines()][3:]
-    per_step = sorted(cfg.batch_size * cfg.accumulation_steps / r["images_per_s"] for r in rows)
-    return per_step[len(per_step) // 2]
+def seconds_per_step(cfg, steps: int) -> float:
+    """Median wall time of `steps` optimizer steps after 3 warm-up steps (gan_core.estimate)."""
+    return estimate_training(cfg, timed_steps=steps, warmup_steps=3).seconds_per_step
 
 
 def fixed_budget_config(preset: str, overrides: dict, steps: int):
@@ -175,7 +169,7 @@ def main() -> None:
         overrides = {**parse_set(args.set), "data": str(data), "runs_dir": str(root), "run_id": run_id}
         steps = args.steps
         if not steps:
-            per_step = seconds_per_step(build_config(overrides, preset=preset), root, args.timing_steps)
+            per_step = seconds_per_step(build_config(overrides, preset=preset), args.timing_steps)
             steps = int(args.budget_min * 60 / per_step)
             print(f"{run_id}: {per_step:.3f} s/step -> {steps} steps in {args.budget_min:g} min", flush=True)
             if args.time_only:

@@ -7,6 +7,7 @@ from gan_core.data import DatasetError
 from studio.eda_view import (channel_figure, channels_of, dataset_statistics, gallery, hsv_figure,
                              per_image_histograms, readable)
 from studio.widgets import require_dataset
+from studio.tables import show_table
 
 GALLERY_SEED_KEY = "eda_gallery_seed"
 
@@ -25,10 +26,10 @@ st.caption(f"`{stats.source}` · {count:,} images in {len(domains)} domain(s), a
            f"when smaller) in {stats.seconds:.1f} s · curves are normalised, so domains of any size compare.")
 
 st.subheader("Per-domain summary")
-st.dataframe(readable(eda.summary_table(stats)))
+show_table(readable(eda.summary_table(stats)), hide_index=False)
 
 st.subheader("Image sizes")
-st.dataframe(stats.image_sizes, hide_index=True)
+show_table(stats.image_sizes)
 
 channels = channels_of(stats)
 st.subheader("Colour histograms" if channels == 3 else "Intensity histogram")

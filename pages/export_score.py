@@ -6,16 +6,20 @@ from functools import partial
 import streamlit as st
 
 from gan_core.config import TRANSLATION_MODELS
+from gan_core.estimate import estimate_scoring
 from gan_core.export import export_zip
 from gan_core.export_validate import MAX_COUNT, MIN_SUBMISSION
 from studio.export_view import (delete_notice, export_actions, export_options_form, export_picker, job_panel,
                                 memorisation_gallery, score_metrics, start_job)
 from studio.exports import (DOWNLOAD_NAME, exports_dir, list_exports, manifest_path, new_export_path,
                             reference_paintings, score_and_record)
+from studio.estimate_view import describe_scoring, show_estimate, start_estimate
 from studio.runs_view import scores_table
 from studio.widgets import checkpoint_picker, run_picker
+from studio.tables import show_table
 
 QUICK_IMAGES = 500
+SCORE_ESTIMATE_KEY = "score_estimate"
 
 st.title("Export & score")
 run = run_picker("Run", key="export_run")
@@ -64,10 +68,16 @@ else:
                                      help="Only with the quick estimate; otherwise every image of the zip is scored.")
         st.caption(f"Against `{reference}` (its Inception features are cached after the first score): "
                    f"scores `{chosen.name}`, the export chosen above.")
-        if st.form_submit_button("Score", icon=":material/leaderboard:", type="primary"):
+        left, right = st.columns([1, 3])
+        if left.form_submit_button("Score", icon=":material/leaderboard:", type="primary"):
             start_job("score", f"Score {run.id}/{chosen.name}" + (f" (estimate, {max_images} images)" if quick else ""),
                       partial(score_and_record, run.path, chosen.path, reference, max_images if quick else None,
                               chosen.details), run.path)
+        if right.form_submit_button("Estimate time", icon=":material/timer:",
+                                    help="Times Inception on a few batches of the zip on this machine."):
+            start_estimate(SCORE_ESTIMATE_KEY, f"Estimating the score of {chosen.name}", "auto",
+                           partial(estimate_scoring, chosen.path, reference, max_images if quick else None))
+    show_estimate(SCORE_ESTIMATE_KEY, describe_scoring)
     job_panel("score", run.path)
 
 scores = run.scores()
@@ -80,7 +90,7 @@ if scores:
     st.subheader("Scores of this run")
     only = bool(chosen) and st.toggle("Only the chosen export's scores", key="scores_only_chosen")
     if not only or chosen.scores:
-        st.dataframe(scores_table(chosen.scores if only else scores), hide_index=True)  # zip: the export scored
+        show_table(scores_table(chosen.scores if only else scores))  # zip: the export scored
 if chosen and chosen.latest_score:
     st.subheader("Closest generated / painting pairs")
     st.caption(f"The images of `{chosen.name}` nearest a painting in Inception feature space (distance 1 − |cos|): "

@@ -15,6 +15,7 @@ from studio import settings
 from studio.datasets import dataset_problem, known_datasets, uploads_dir
 from studio.jobs import registry
 from studio.widgets import choose_dataset, dataset_path, show_job_progress
+from studio.tables import show_table
 
 MAX_UPLOAD_MB = 512            # matches server.maxUploadSize in .streamlit/config.toml
 MAX_UNCOMPRESSED = 2 * 2**30   # the competition zip expands to well under 1 GiB
@@ -80,7 +81,7 @@ def show_report(report: InspectionReport) -> None:
                                  ("Converted files", report.converted, "conversion")):
         if entries:
             with st.expander(f"{title} ({len(entries)})"):
-                st.dataframe(pd.DataFrame(entries, columns=["file", what]), hide_index=True)
+                show_table(pd.DataFrame(entries, columns=["file", what]))
 
 
 def dataset_chooser() -> None:

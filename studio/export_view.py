@@ -13,6 +13,7 @@ from gan_core.runs import Run
 from studio.exports import DOWNLOAD_NAME, Export, delete_export, describe, exports_table, image_bytes, score_problem
 from studio.jobs import JobBusyError, registry
 from studio.widgets import show_job_progress
+from studio.tables import show_table
 
 POLL_S = 1.0
 PAIRS_PER_ROW = 4
@@ -103,7 +104,7 @@ def export_picker(run: Run, exports: list[Export]) -> Export | None:
         st.session_state[CHOICE_KEY] = Path(job.result["path"]).name
     if st.session_state.get(CHOICE_KEY) not in by_name:
         st.session_state.pop(CHOICE_KEY, None)  # deleted, or another run's
-    st.dataframe(exports_table(exports), hide_index=True, key="exports_table", column_config={
+    show_table(exports_table(exports), key="exports_table", column_config={
         "MB": st.column_config.NumberColumn("Size (MB)", format="%.1f"),
         "latest FID": st.column_config.NumberColumn("Latest FID", format="%.2f"),
         "latest MiFID": st.column_config.NumberColumn("Latest MiFID", format="%.2f"),

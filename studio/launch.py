@@ -6,29 +6,44 @@ from pathlib import Path
 
 import streamlit as st
 
+from gan_core.config import TrainConfig
+from gan_core.estimate import estimate_training
 from studio import training
 from studio.datasets import dataset_problem
 from studio.fork_view import cancel_fork, pending_fork
 from studio.jobs import JobBusyError, registry
+from studio.estimate_view import describe_training, show_estimate, start_estimate
 from studio.train_form import config_from_form
 from studio.widgets import runs_dir, show_job_progress
 
 RUN_KEY = "train_run"          # the live view's run picker
 PENDING_KEY = "train_pending"  # id of the job this session launched, until its run directory exists
 FOLLOW_KEY = "train_follow"    # run id the picker should switch to on the next full run
+ESTIMATE_KEY = "train_estimate"  # id of this session's latest estimate job
 
 
-def start_from_form(values: dict, preset: str, model: str) -> None:
-    fork = pending_fork()
+def checked_config(values: dict, preset: str, model: str, verb: str) -> TrainConfig | None:
+    """The form's settings as a TrainConfig, or None after an error that names what is wrong."""
     if "data" in values:  # the form's Data field may have been edited to a path that cannot be read
         data = str(values["data"] or "").strip()
         problem = dataset_problem(data) if data else "no dataset path given"
         if problem:
-            st.error(f"Cannot launch: {problem}. Choose a dataset on the Home page, or give a readable path in "
+            st.error(f"Cannot {verb}: {problem}. Choose a dataset on the Home page, or give a readable path in "
                      f"Data.", icon=":material/folder_off:")
-            return
+            return None
     try:
-        cfg = config_from_form(values, preset, model, str(runs_dir()))
+        return config_from_form(values, preset, model, str(runs_dir()))
+    except ValueError as e:
+        st.error(f"Cannot {verb}: {e}")
+        return None
+
+
+def start_from_form(values: dict, preset: str, model: str) -> None:
+    fork = pending_fork()
+    cfg = checked_config(values, preset, model, "launch")
+    if cfg is None:
+        return
+    try:
         job = training.launch(cfg)
     except (ValueError, JobBusyError) as e:
         st.error(str(e))
@@ -77,3 +92,15 @@ def _loading(job_ids: tuple[str, ...]) -> None:
     for job in jobs:
         st.caption(f"{job.label}: loading the data and building the model…")
         show_job_progress(job)
+
+
+def estimate_from_form(values: dict, preset: str, model: str) -> None:
+    """Check the settings, then time a few steps of them in the background (gan_core.estimate)."""
+    cfg = checked_config(values, preset, model, "estimate")
+    if cfg is not None:
+        start_estimate(ESTIMATE_KEY, f"Estimating {cfg.run_id or 'the new run'}", cfg.device,
+                       lambda callbacks, control: estimate_training(cfg, callbacks=callbacks, control=control))
+
+
+def estimate_panel() -> None:
+    show_estimate(ESTIMATE_KEY, describe_training)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from gan_core.runs import Run
 from studio import charts
+from studio.tables import show_table
 
 NO_PROBE = "No quality probe: train with --quality-every N (Quality every field)."
 
@@ -130,7 +131,7 @@ def compare_quality(runs: list[Run], colours: dict[str, str] | None = None) -> N
         best[r.id] = shifted([row], offsets[r.id])[0] if row else None
     figure = charts.quality_overlay_figure(curves, best, colours=colours or charts.run_colours(curves))
     st.plotly_chart(figure, key="compare_quality_chart")
-    st.dataframe(table, hide_index=True, column_config=PROBE_COLUMNS)
+    show_table(table, column_config=PROBE_COLUMNS)
     missing = [r.id for r in runs if r.id not in set(table["run"])]
     if missing:
         st.caption(f"No quality probe in {', '.join(missing)}.")

@@ -10,6 +10,7 @@ import streamlit as st
 from gan_core.compare import list_reports, load_report, report_problem
 from gan_core.runs import read_json_object, sweep_problem
 from gan_core.sweep import list_sweeps, load_sweep, plan_problem
+from studio.tables import show_table
 
 TABLE_COLUMNS = ["model", "state", "steps", "epochs", "train_s", "loss_d_final", "loss_g_final", "loss_d_mean",
                  "loss_g_mean", "kid_mean", "kid_std", "params_g", "params_d"]
@@ -22,7 +23,7 @@ def show_comparison(folder: Path) -> None:
         st.error(str(e), icon=":material/broken_image:")
         return
     table = pd.DataFrame(report["table"])
-    st.dataframe(table[[c for c in TABLE_COLUMNS if c in table]], hide_index=True)
+    show_table(table[[c for c in TABLE_COLUMNS if c in table]])
     st.caption(f"KID against the real images on {report['kid_samples']} generated samples per model "
                f"(lower is better); train_s counts time in optimizer steps.")
     gifs = [(model, path) for model, path in report["gifs"].items() if path.exists()]
@@ -47,7 +48,7 @@ def show_sweep(folder: Path) -> None:
     if table.empty:
         st.caption("No combination has finished yet.")
     else:
-        st.dataframe(table, hide_index=True)
+        show_table(table)
 
 
 def show_reports(root: Path) -> None:

@@ -13,6 +13,7 @@ from studio import charts
 from studio.quality_view import compare_quality
 from studio.samples import step_number
 from studio.widgets import chart_controls
+from studio.tables import show_table
 
 SUMMARY_COLUMNS = {
     "run": st.column_config.TextColumn("Run"),
@@ -47,7 +48,7 @@ def run_link(run_id: str) -> str:
 def show_runs_table(runs: list[Run]) -> None:
     frame = runs_frame(runs)
     frame.insert(1, "open", frame["run"].map(run_link))
-    st.dataframe(frame, hide_index=True, column_config={**SUMMARY_COLUMNS, "open": OPEN_COLUMN})
+    show_table(frame, column_config={**SUMMARY_COLUMNS, "open": OPEN_COLUMN})
 
 
 OPEN_COLUMN = st.column_config.LinkColumn("Open", display_text="live view", width="small",
@@ -138,14 +139,14 @@ def compare_runs(runs: dict) -> None:
     table = config_table(chosen)
     if st.toggle("Only settings that differ", value=len(chosen) > 1, key="compare_only_diff"):
         table = table[differing_rows(table)]
-    st.dataframe(highlight_differences(table), height=min(35 * (len(table) + 1) + 3, 600))
+    show_table(highlight_differences(table), hide_index=False, height=min(35 * (len(table) + 1) + 3, 600))
 
     st.subheader("Scores")
     scores = scores_frame(chosen)
     if scores.empty:
         st.caption("No scores yet: score a checkpoint on the Export & score page.")
     else:
-        st.dataframe(scores, hide_index=True)
+        show_table(scores)
 
 
 def common_sample_steps(runs: list[Run]) -> list[int]:

@@ -13,11 +13,16 @@ import streamlit as st
 
 from gan_core.config import NOISE_MODELS, TrainConfig, build_config
 from gan_core.device import select_device
-from gan_core.sweep import DEFAULT_KID_SAMPLES, load_sweep, plan_sweep, read_plan, resume_sweep, run_sweep
+from gan_core.estimate import estimate_runs
+from gan_core.sweep import (DEFAULT_KID_SAMPLES, combinations, load_sweep, plan_sweep, read_plan, resume_sweep,
+                            run_sweep)
+from studio.estimate_view import describe_sweep, show_estimate, start_estimate
 from studio.jobs import JobBusyError, registry
 from studio.widgets import runs_dir, show_job_progress
+from studio.tables import show_table
 
 CHOSEN_KEY = "sweep_chosen"
+ESTIMATE_KEY = "sweep_estimate"
 HEATMAP_DEFAULT = "kid_mean"
 DEVICES = ("auto", "cuda", "mps", "cpu")
 
@@ -48,19 +53,25 @@ class NewSweep:
         return run_sweep(self.cfg, self.batch_sizes, self.lrs, self.sweep_id, self.kid_samples, callbacks, control)
 
 
-def plan_new_sweep(dataset: str, model: str, batch_sizes: str, lrs: str, image_size: int, epochs: int, steps: int,
-                   kid_samples: int, sweep_id: str, device: str, runs: Path) -> NewSweep:
-    """The form's fields as a sweep whose sweep.json is written now (so the list of sweeps shows it
-    at once). ValueError naming what is wrong: a setting, a device this machine lacks, a list that
-    is not numbers, or a sweep id already taken."""
+def new_sweep(dataset: str, model: str, batch_sizes: str, lrs: str, image_size: int, epochs: int, steps: int,
+              kid_samples: int, sweep_id: str, device: str, runs: Path) -> NewSweep:
+    """The form's fields as a sweep, checked. ValueError naming what is wrong: a setting, a device
+    this machine lacks, a list that is not numbers, or a sweep id already taken."""
     cfg = build_config(dict(data=dataset, model=model, image_size=image_size, epochs=int(epochs), steps=int(steps),
                             device=device, runs_dir=str(runs)))
     select_device(device)  # says so now if this machine lacks it
     grid = numbers(batch_sizes, int, "batch sizes"), numbers(lrs, float, "learning rates")
     if (runs / sweep_id).exists():
         raise ValueError(f"{sweep_id} already exists: choose another sweep id, or resume it below")
-    plan_sweep(cfg, *grid, sweep_id, int(kid_samples))
+    combinations(cfg, *grid, sweep_id)  # raises for invalid combinations
     return NewSweep(cfg, *grid, sweep_id, int(kid_samples))
+
+
+def plan_new_sweep(*fields, **named) -> NewSweep:
+    """new_sweep(...), with its sweep.json written now (so the list of sweeps shows it at once)."""
+    sweep = new_sweep(*fields, **named)
+    plan_sweep(sweep.cfg, sweep.batch_sizes, sweep.lrs, sweep.sweep_id, sweep.kid_samples)
+    return sweep
 
 
 def new_sweep_form(dataset: str | None) -> None:
@@ -78,17 +89,28 @@ def new_sweep_form(dataset: str | None) -> None:
                                              "paintings (all of them when fewer).")
         sweep_id = middle.text_input("Sweep id", "", placeholder="sweep-<date>-<time>")
         device = right.selectbox("Device", DEVICES)
-        launched = st.form_submit_button("Launch sweep", type="primary", icon=":material/play_arrow:",
-                                         disabled=dataset is None)
-    if not launched:
-        return
-    try:
-        sweep = plan_new_sweep(dataset, model, batch_sizes, lrs, image_size, epochs, steps, kid_samples,
-                               sweep_id_or_default(sweep_id), device, runs_dir())
-    except ValueError as e:
-        st.error(str(e))
-        return
-    start(sweep.sweep_id, sweep.run, device)
+        buttons = st.columns([1, 3])
+        launched = buttons[0].form_submit_button("Launch sweep", type="primary", icon=":material/play_arrow:",
+                                                 disabled=dataset is None)
+        estimated = buttons[1].form_submit_button("Check and estimate time", icon=":material/timer:",
+                                                  disabled=dataset is None,
+                                                  help="Checks the settings, then times a few steps of each batch "
+                                                       "size on this machine.")
+    if launched or estimated:
+        fields = (dataset, model, batch_sizes, lrs, image_size, epochs, steps, kid_samples,
+                  sweep_id_or_default(sweep_id), device, runs_dir())
+        try:
+            sweep = plan_new_sweep(*fields) if launched else new_sweep(*fields)
+        except ValueError as e:
+            st.error(str(e))
+            return
+        if launched:
+            start(sweep.sweep_id, sweep.run, device)  # reruns the page once started
+            return
+        configs = combinations(sweep.cfg, sweep.batch_sizes, sweep.lrs, sweep.sweep_id)
+        start_estimate(ESTIMATE_KEY, f"Estimating {sweep.sweep_id}", device,
+                       lambda callbacks, control: estimate_runs(configs, callbacks=callbacks, control=control))
+    show_estimate(ESTIMATE_KEY, describe_sweep)
 
 
 # --- the background job -------------------------------------------------------------------------------
@@ -165,7 +187,7 @@ def sweep_view(folder: Path) -> None:
     if table.empty:
         st.info("No combination has finished yet.")
         return
-    st.dataframe(table, hide_index=True)
+    show_table(table)
     numeric, default = heatmap_columns(table)
     column = st.selectbox("Heatmap of", numeric, index=default)
     st.plotly_chart(heatmap(table, column), key="sweep_heatmap")

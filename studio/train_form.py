@@ -75,8 +75,9 @@ def field_widget(f: dataclasses.Field, default, key: str, disabled: bool = False
 
 
 def settings_form(preset: str, model: str, defaults: dict, dataset: str | None, fork: dict | None = None,
-                  fixed: tuple[str, ...] = (), no_dataset_reason: str | None = None) -> dict | None:
-    """The grouped form; returns the entered values when Launch is pressed, else None. With a fork
+                  fixed: tuple[str, ...] = (), no_dataset_reason: str | None = None) -> tuple[dict, str | None]:
+    """The grouped form; returns the entered values and the button pressed ("launch", "estimate" or
+    None). With a fork
     (studio.fork_view), its widgets are new ones (they start from the parent's settings) and the
     `fixed` fields are greyed out. Without a dataset (None) Launch is disabled, and a caption under
     it says why (no_dataset_reason: widgets.dataset_choice's) and what to do."""
@@ -96,12 +97,17 @@ def settings_form(preset: str, model: str, defaults: dict, dataset: str | None, 
                 key = f"{prefix}_{model}_{f.name}" + (f"_{dataset}" if f.name == "data" else "")
                 with columns[i % 3]:
                     values[f.name] = field_widget(f, default, key, disabled=f.name in fixed)
-        launched = st.form_submit_button("Launch training", type="primary",
-                                         icon=":material/fork_right:" if fork else ":material/play_arrow:",
-                                         disabled=dataset is None)
+        left, right = st.columns([1, 3])
+        launched = left.form_submit_button("Launch training", type="primary",
+                                           icon=":material/fork_right:" if fork else ":material/play_arrow:",
+                                           disabled=dataset is None)
+        estimated = right.form_submit_button("Check and estimate time", icon=":material/timer:",
+                                             disabled=dataset is None,
+                                             help="Checks the settings, then times a few steps of them on this "
+                                                  "machine: steps per epoch, total steps and the training time.")
         if dataset is None:
             st.caption(launch_disabled_caption(no_dataset_reason))
-    return values if launched else None
+    return values, "launch" if launched else "estimate" if estimated else None
 
 
 def launch_disabled_caption(reason: str | None) -> str:

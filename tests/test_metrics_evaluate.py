@@ -10,6 +10,7 @@ import torch
 from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
 
 from gan_core.cli import main
+from gan_core.estimate import estimate_scoring
 from gan_core.events import CancelledError, Control
 from gan_core.metrics import evaluate, scoring
 from gan_core.metrics.feature_cache import cache_path
@@ -140,3 +141,21 @@ def _zip_without_images(path):
     with zipfile.ZipFile(path, "w") as z:
         z.writestr("readme.txt", "no images here")
     return path
+
+
+@pytest.mark.inception
+def test_a_scoring_estimate_counts_what_evaluate_will_extract(cache, tmp_path, monet_files):
+    """Before the score: 30 generated images (10 in an estimate), the 20 paintings until their features are
+    cached; then the same counts without them. Nothing is extracted beyond the timed batches."""
+    reference = linked_folder(tmp_path / "reference", monet_files[:20])
+    generated = linked_folder(tmp_path / "generated", monet_files[20:50])
+    first = estimate_scoring(generated, reference, device="cpu", timed_batches=1)
+    assert (first.n_generated, first.n_reference, first.reference_cached) == (30, 20, False)
+    assert first.seconds == pytest.approx(50 * first.seconds_per_image) and first.seconds_per_image > 0
+    assert not cache_path(open_images(reference), resolve_weights()).exists()
+    evaluate(generated, reference, max_images=4, device="cpu")
+    quick = estimate_scoring(generated, reference, max_images=10, device="cpu", timed_batches=1)
+    assert (quick.n_generated, quick.reference_cached) == (10, True)
+    assert quick.seconds == pytest.approx(10 * quick.seconds_per_image)
+    with pytest.raises(ValueError, match="8 images are too few to time a batch of 8"):
+        estimate_scoring(linked_folder(tmp_path / "few", monet_files[:8]), reference, device="cpu")

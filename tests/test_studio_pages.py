@@ -2,6 +2,7 @@
 competition data, and with a small finished run."""
 import io
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -94,6 +95,17 @@ def test_runs_page_compares_runs(finished_run):
     settings = at.dataframe[1].value
     assert settings.loc["image_size", "tiny"] == "32"
     assert "No scores yet" in texts(at)
+    runs_table = at.dataframe[0]
+    assert runs_table.value["best_fid"].isna().all()  # never scored: the cell reads "–", not "None"
+    assert {frame.proto.placeholder for frame in at.dataframe} == {"–"}
+
+
+def test_every_table_goes_through_show_table():
+    """One way to draw a table (studio.tables.show_table), so no table of the studio reads "None"."""
+    root = Path(__file__).resolve().parents[1]
+    drawn = [str(f.relative_to(root)) for folder in ("studio", "pages") for f in sorted((root / folder).glob("*.py"))
+             if "st.dataframe(" in f.read_text() and f.name != "tables.py"]
+    assert drawn == []
 
 
 def test_choosing_mnist_by_path(studio, mnist_raw):

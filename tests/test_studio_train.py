@@ -128,3 +128,23 @@ def test_cut_preset_fills_the_form_with_its_own_fields(studio):
     at.selectbox(key="train_model_").set_value("fastcut").run()
     labels = {w.label: w.value for w in at.number_input}
     assert labels[field_label("lambda_nce")] == 10.0
+
+
+def test_check_and_estimate_before_launch(studio):
+    """24 images at batch 8: 3 steps per epoch, 5 epochs: 15 steps, timed on this machine; nothing launched."""
+    at = open_page("train")
+    settings = {k: v for k, v in TINY.items() if k != "model"}
+    fill(at, **settings, epochs=5, steps=0, run_id="planned")
+    widget(at.button, "Check and estimate time").click().run()
+    assert_no_exception(at)
+    job = registry().jobs("estimate")[0]
+    job.thread.join(60)
+    at.run()
+    said = " ".join(i.value for i in at.info)
+    assert "**15 steps**: 24 training images, 3 steps per epoch. Measured on cpu:" in said
+    assert registry().jobs("train") == [] and not (studio / "runs" / "planned").exists()
+
+    fill(at, image_size=30)
+    widget(at.button, "Check and estimate time").click().run()
+    assert "Cannot estimate: invalid training settings: image_size=30: DCGAN supports" in " ".join(e.value for e in at.error)
+    assert len(registry().jobs("estimate")) == 1

@@ -1,5 +1,6 @@
 """The Sweep page's helpers (studio.sweep_view): the form's comma lists and planning, the choice
-of sweeps, the caption, the heatmap's columns and figure. No training: planning only writes sweep.json."""
+of sweeps, the caption, the heatmap's columns and figure. No training: planning only writes sweep.json,
+and an estimate times a few steps and writes nothing."""
 from __future__ import annotations
 
 import json
@@ -8,8 +9,11 @@ import re
 import pandas as pd
 import pytest
 
-from studio.sweep_view import (heatmap, heatmap_columns, numbers, plan_caption, plan_new_sweep, sweep_choices,
-                               sweep_id_or_default)
+from gan_core.estimate import estimate_runs
+from gan_core.sweep import combinations
+from studio.estimate_view import describe_sweep
+from studio.sweep_view import (heatmap, heatmap_columns, new_sweep, numbers, plan_caption, plan_new_sweep,
+                               sweep_choices, sweep_id_or_default)
 from studio_support import image_folder
 
 
@@ -80,3 +84,19 @@ def test_heatmap_of_a_numeric_column_kid_mean_first():
     assert fig.layout.title.text == "kid_mean by batch size and learning rate"
     assert list(fig.data[0].x) == ["0.0001", "0.0002"] and list(fig.data[0].y) == ["8", "16"]
     assert fig.data[0].z[1][0] == 0.2 and fig.data[0].z[1][1] != fig.data[0].z[1][1]  # 16 x 2e-4 never ran
+
+
+def test_estimating_a_sweep_times_each_batch_size_once_and_writes_nothing(tmp_path):
+    data, runs = image_folder(tmp_path / "images", count=24), tmp_path / "runs"
+    sweep = new_sweep(**form(data, runs, lrs="1e-4, 2e-4", steps=0, epochs=2))
+    events = []
+    estimates = estimate_runs(combinations(sweep.cfg, sweep.batch_sizes, sweep.lrs, sweep.sweep_id),
+                              timed_steps=1, callbacks=[events.append])
+    assert [(e.batch_size, e.total_steps) for e in estimates] == [(8, 6), (8, 6), (16, 2), (16, 2)]
+    assert estimates[0] is estimates[1] and estimates[2] is estimates[3]  # a learning rate changes no work
+    timings_started = [e for e in events if e.kind == "progress" and e.data == {"task": "timing a step", "done": 0,
+                                                                                "total": 2}]
+    assert len(timings_started) == 2
+    assert not runs.exists()
+    said = describe_sweep(estimates)
+    assert said.startswith("**4 runs, 16 steps** in all. Measured on cpu: batch 8:") and "batch 16:" in said

@@ -39,6 +39,27 @@ def reference_features(source, weights, extractor, batch_size: int, callbacks=No
                                                             callbacks, control, source="the paintings")[POOL])
 
 
+def open_sets(images, reference=None, max_images: int | None = None):
+    """(all the generated images, those to score: all or a random subset of max_images, the reference
+    paintings), each an ImageSource; errors name the path and what to do."""
+    if max_images is not None and max_images < 2:
+        raise ValueError(f"max_images must be at least 2, got {max_images}")
+    generated_all = open_images(images, "images")
+    generated = generated_all.sample(max_images) if max_images is not None else generated_all
+    if not reference and not Path(default_reference()).exists():
+        raise FileNotFoundError(f"no scoring reference: the default, $GAN_STUDIO_DATA/monet_jpg ({default_reference()}), "
+                                f"does not exist; give --reference (a folder or zip of Monet paintings), or set "
+                                f"GAN_STUDIO_DATA to the competition folder")
+    reference_set = open_images(reference or default_reference(),
+                                "reference" if reference else "default reference ($GAN_STUDIO_DATA/monet_jpg)",
+                                paintings_only=True)
+    return generated_all, generated, reference_set
+
+
+def scoring_batch_size(device: torch.device) -> int:
+    return 32 if device.type == "cuda" else 8  # larger CPU batches were no faster
+
+
 def evaluate(images, reference=None, max_images: int | None = None, callbacks=None,
              control: Control | None = None, device: str = "auto", weights=None,
              inception_score: bool = False) -> dict:
@@ -51,17 +72,7 @@ def evaluate(images, reference=None, max_images: int | None = None, callbacks=No
     result["skipped"] = {"images": [{"name", "reason"}], "reference": [...]}; n_generated and
     n_reference count the images scored.
     """
-    if max_images is not None and max_images < 2:
-        raise ValueError(f"max_images must be at least 2, got {max_images}")
-    generated_all = open_images(images, "images")
-    generated = generated_all.sample(max_images) if max_images is not None else generated_all
-    if not reference and not Path(default_reference()).exists():
-        raise FileNotFoundError(f"no scoring reference: the default, $GAN_STUDIO_DATA/monet_jpg ({default_reference()}), "
-                                f"does not exist; give --reference (a folder or zip of Monet paintings), or set "
-                                f"GAN_STUDIO_DATA to the competition folder")
-    reference_set = open_images(reference or default_reference(),
-                                "reference" if reference else "default reference ($GAN_STUDIO_DATA/monet_jpg)",
-                                paintings_only=True)
+    generated_all, generated, reference_set = open_sets(images, reference, max_images)
     chosen = resolve_weights(weights)
     if inception_score and not chosen.has_classifier:
         raise ValueError(f"Inception Score needs Inception's classifier (fc) layer, which {chosen.describe()} "
@@ -69,7 +80,7 @@ def evaluate(images, reference=None, max_images: int | None = None, callbacks=No
                          f"{TORCH_FIDELITY_WEIGHTS} in {torch.hub.get_dir()}/checkpoints or pass its path as weights")
     torch_device = select_device(device)
     extractor = load_extractor(chosen, torch_device, [POOL, LOGITS] if inception_score else [POOL])
-    batch_size = 32 if torch_device.type == "cuda" else 8  # larger CPU batches were no faster
+    batch_size = scoring_batch_size(torch_device)
 
     ref_feats, ref_cached = reference_features(reference_set, chosen, extractor, batch_size, callbacks, control)
     gen_out = extract(generated.batches(batch_size), len(generated), extractor, callbacks, control,
