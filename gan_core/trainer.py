@@ -101,7 +101,8 @@ class Trainer:
         if dist.is_main:
             self.run = create_run(run_path.parent, run_path.name)
             saved = {**cfg.to_dict(), "run_id": run_path.name, "channels": data.channels,
-                     "train_images": len(train_set), "data_report": data.report.to_dict()}
+                     "train_images": len(train_set), "steps_per_epoch": self.model.steps_per_epoch,
+                     "data_report": data.report.to_dict()}
             if exists:  # a resumed fork keeps the record of where it came from
                 parent_record = Run(run_path).config().get("fork_of")
                 saved.update({"fork_of": parent_record} if parent_record else {})

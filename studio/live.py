@@ -6,6 +6,7 @@ draw downsampled curves, so a refresh of a 60,000-step run costs tens of millise
 a second (bench/live_view.py)."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import streamlit as st
@@ -60,7 +61,7 @@ def _panel(run_path: str) -> str:
     top[0].markdown(f"#### {run.id} {STATE_BADGES.get(state, state)}")
     with top[1]:
         _controls(run, job, state)
-    _progress(recent, status, state)
+    _progress(recent, status, state, run.config())
     if state == "failed":
         st.error(status.get("message") or (job.error if job else None) or "the run failed")
         st.info(FORK_HINT, icon=":material/fork_right:")
@@ -142,7 +143,7 @@ def _controls(run: Run, job: Job | None, state: str) -> None:
                 st.rerun()
 
 
-def _progress(rows: list[dict], status: dict, state: str) -> None:
+def _progress(rows: list[dict], status: dict, state: str, run_config: dict) -> None:
     """rows: the run's last MetricsFeed.RECENT rows (progress reads the last 50 since the start)."""
     p = training.progress(rows, status)
     if not p["total"]:
@@ -150,6 +151,9 @@ def _progress(rows: list[dict], status: dict, state: str) -> None:
             st.progress(0, text="loading data and building the model…")
         return
     text = f"step {p['done']:,} of {p['total']:,}"
+    per_epoch = run_config.get("steps_per_epoch")
+    if per_epoch and rows:
+        text += f" · epoch {rows[-1]['epoch']:,} of {math.ceil(p['total'] / per_epoch):,} ({per_epoch:,} steps each)"
     if state == "running" and p["eta_s"] is not None:
         text += f" · ETA {format_duration(p['eta_s'])}"
     if p["images_per_s"]:

@@ -98,6 +98,7 @@ class PageView:
     text: str
     exceptions: int
     dom: str
+    ready_s: float = 0.0  # from navigation until the page had its title and stopped running (its first paint)
 
 
 class Browser:
@@ -121,8 +122,9 @@ class Browser:
 
     def open(self, url: str, timeout: float = 90, settle_s: float = 1.5) -> PageView:
         """Load url and wait until the page has a title and has been idle for settle_s."""
+        started = time.time()
         self.call("Page.navigate", url=url)
-        deadline, quiet_since = time.time() + timeout, None
+        deadline, quiet_since = started + timeout, None
         while time.time() < deadline:
             time.sleep(0.25)
             state = self.evaluate(PAGE_STATE_JS) or {}
@@ -133,7 +135,8 @@ class Browser:
             else:
                 quiet_since = None
         dom = self.evaluate("document.documentElement.outerHTML")
-        return PageView(state.get("title", ""), state.get("text", ""), state.get("exceptions", 0), dom)
+        ready = (quiet_since or time.time()) - started
+        return PageView(state.get("title", ""), state.get("text", ""), state.get("exceptions", 0), dom, ready)
 
     def screenshot(self, path: Path, full_page: bool = True) -> Path:
         """The window, or the whole page (the window stretched to the height of the content)."""

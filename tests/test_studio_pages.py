@@ -81,7 +81,7 @@ def test_home_lists_runs_and_the_dataset_report(finished_run):
 def test_train_page_shows_the_finished_run(finished_run):
     at = open_page("train")
     said = texts(at)
-    assert "tiny :green-badge[finished]" in said and "step 3 of 3" in said
+    assert "tiny :green-badge[finished]" in said and "step 3 of 3 · epoch 1 of 1 (3 steps each)" in said
     assert {chart.key for chart in at.get("plotly_chart")} == {"losses_tiny", "d_outputs_tiny", "lr_tiny"}
     assert widget(at.select_slider, "Samples at step").options == ["1", "2", "3"]
     assert at.get("download_button")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
-    p = sub.add_parser("compare", help="train noise GANs (mlp, dcgan) for one budget and compare them")
+    p = sub.add_parser("compare", help="train noise GANs (mlp, dcgan, fastgan) for one budget and compare them")
     p.add_argument("--data", required=True, help="dataset, e.g. an MNIST raw/ folder")
     p.add_argument("--models", default="mlp,dcgan", help="comma-separated models (default: mlp,dcgan)")
     p.add_argument("--epochs", type=int, default=5, help="epochs per model (default: 5)")

@@ -16,7 +16,7 @@ from gan_core.runs import Run, runs_root
 
 
 def register(sub) -> None:
-    p = sub.add_parser("train", help="train a GAN (mlp, dcgan, cyclegan, cut, fastcut) into a run directory")
+    p = sub.add_parser("train", help="train a GAN (mlp, dcgan, fastgan, cyclegan, cut, fastcut) into a run directory")
     add_config_flags(p)
     p.add_argument("--resume", action="store_true", help="continue the run named by --run-id from its last checkpoint")
     p.set_defaults(func=run)
