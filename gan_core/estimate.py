@@ -12,7 +12,7 @@ import time
 import torch
 
 from gan_core.config import TRANSLATION_MODELS, TrainConfig
-from gan_core.device import bf16_supported, select_device
+from gan_core.device import select_device
 from gan_core.events import emit
 
 
@@ -37,14 +37,11 @@ def estimate_training(cfg: TrainConfig, timed_steps: int = 3, warmup_steps: int 
     """Plan cfg's training and time `timed_steps` optimizer steps after `warmup_steps`. Raises
     ValueError (naming the settings) for settings the trainer would refuse."""
     from gan_core.models import build_model
-    from gan_core.trainer import load_training_images
+    from gan_core.trainer import load_training_images, refuse_unsupported
 
-    problems = cfg.validate()
-    if problems:
-        raise ValueError("invalid training settings: " + "; ".join(problems))
+    refuse_unsupported(cfg)
     device = select_device(cfg.device)
-    if cfg.bf16 and not bf16_supported(device):
-        raise ValueError(f"bf16 autocast was asked for but {device} does not support bf16; drop --bf16")
+    refuse_unsupported(cfg, device)
     data = load_training_images(cfg, callbacks)
     total = warmup_steps + timed_steps
     with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
@@ -65,8 +62,8 @@ def estimate_training(cfg: TrainConfig, timed_steps: int = 3, warmup_steps: int 
     timed = seconds[warmup_steps:] or seconds
     if not timed:
         raise ValueError("the estimate was stopped before its first step")
-    return TrainingEstimate(batch_size=cfg.batch_size, train_images=len(train_set), steps_per_epoch=model.steps_per_epoch,
-                            total_steps=model.total_steps, seconds_per_step=statistics.median(timed),
+    return TrainingEstimate(batch_size=cfg.batch_size, train_images=len(train_set),
+                            steps_per_epoch=model.steps_per_epoch, total_steps=model.total_steps, seconds_per_step=statistics.median(timed),
                             timed_steps=len(timed), device=str(device))
 
 

@@ -58,6 +58,15 @@ def load_training_images(cfg: TrainConfig, callbacks=None):
     return load_images(cfg.data or default_data_path(), cfg.image_size, callbacks=callbacks)
 
 
+def refuse_unsupported(cfg: TrainConfig, device: torch.device | None = None) -> None:
+    """ValueError naming every invalid setting, or bf16 asked for on a device without it."""
+    problems = cfg.validate()
+    if problems:
+        raise ValueError("invalid training settings: " + "; ".join(problems))
+    if device is not None and cfg.bf16 and not bf16_supported(device):
+        raise ValueError(f"bf16 autocast was asked for but {device} does not support bf16; drop --bf16")
+
+
 def save_grid(images: torch.Tensor, path: Path) -> torch.Tensor:
     """Write a [-1, 1] batch as a PNG grid (atomically: the studio may be reading it)."""
     grid = vutils.make_grid(images, nrow=grid_rows(len(images)), normalize=True, value_range=(-1, 1))
@@ -85,9 +94,7 @@ class Trainer:
             raise ValueError(f"run {run_path} already exists: pass --resume to continue it, "
                              f"or choose another --run-id")
         self.device = dist.device
-        if cfg.bf16 and not bf16_supported(self.device):
-            raise ValueError(f"bf16 autocast was asked for but {self.device} does not support bf16; "
-                             f"drop --bf16")
+        refuse_unsupported(cfg, self.device)
         torch.manual_seed(cfg.seed)
         # Rank 0 first: it decodes a new dataset into the cache once, the others then read it. Rank 0
         # creates the run only after this, so every rank has checked that the run is new.
@@ -239,9 +246,7 @@ class Trainer:
 
     # --- the loop -----------------------------------------------------------------------------
     def fit(self) -> Run:
-        problems = self.cfg.validate()
-        if problems:
-            raise ValueError("invalid training settings: " + "; ".join(problems))
+        refuse_unsupported(self.cfg)
         with distributed.process_group(select_device(self.cfg.device)) as self.dist:
             return self._fit()
 
