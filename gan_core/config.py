@@ -329,6 +329,9 @@ def default_data_path() -> str:
     return str(Path(__file__).resolve().parent.parent / "data")
 
 
+# What the trainer records in a run's config.json beside its settings: facts about the run, not settings.
+RUN_RECORD = ("channels", "train_images", "steps_per_epoch", "data_report", "fork_of")
+
 # Settings that may differ when a run is resumed; anything else must match what the run started with.
 RESUME_MUTABLE = {"data", "epochs", "steps", "sample_every", "checkpoint_every", "keep_checkpoints",
                   "device", "bf16", "tensorboard", "runs_dir", "run_id", "quality_every"}

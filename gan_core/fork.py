@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from gan_core.config import RUN_RECORD
 from gan_core.runs import CHECKPOINT_NAMES, Run, open_run
 
 ARCHITECTURE = ("model", "image_size", "crop_size", "ngf", "ndf", "latent_dim", "mlp_hidden", "d_head", "n_blocks",
                 "generator", "upsample", "nce_layers", "nce_dim")
 # Settings of the parent that describe where it ran, not what it is: the fork gets its own.
-NOT_INHERITED = ("run_id", "runs_dir", "fork", "channels", "train_images", "data_report", "fork_of")
+NOT_INHERITED = ("run_id", "runs_dir", "fork") + RUN_RECORD
 
 
 def parse_fork(spec: str) -> tuple[str, str | None]:

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import pandas as pd
 import streamlit as st
 
+from gan_core.config import applies_to
 from gan_core.runs import Run, delete_run, rename_run
 from studio import charts
 from studio.quality_view import compare_quality
@@ -58,10 +59,16 @@ OPEN_COLUMN = st.column_config.LinkColumn("Open", display_text="live view", widt
 def config_table(runs: list[Run]) -> pd.DataFrame:
     """Settings side by side: one row per setting, one column per run."""
     ignored = {"data_report", "run_id", "runs_dir"}
-    configs = {r.id: {k: _setting(k, v) for k, v in r.config().items() if k not in ignored} for r in runs}
+    configs = {r.id: _shown_settings(r.config(), ignored) for r in runs}
     frame = pd.DataFrame(configs)
-    # "–": a setting one run has and another lacks (an older config, or fork_of) counts as a difference.
+    # "–": a setting one run lacks (an older config, fork_of) or that means nothing for its model (a
+    # FastGAN's generator); it counts as a difference.
     return frame.astype(object).where(frame.notna(), "–").astype(str).sort_index()
+
+
+def _shown_settings(config: dict, ignored: set) -> dict:
+    model = config.get("model")
+    return {k: _setting(k, v) for k, v in config.items() if k not in ignored and (not model or applies_to(k, model))}
 
 
 def _setting(name: str, value):

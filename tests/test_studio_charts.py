@@ -209,3 +209,17 @@ def test_downsampling_buckets_stay_put_as_a_run_grows():
     settled = 60_000 // size * size
     assert list(before[before < settled]) == list(after[after < settled])
     assert charts.envelope_indices(values[:charts.MAX_POINTS]) is None  # short: every point
+
+
+def test_settings_that_mean_nothing_for_a_model_read_as_missing(tmp_path):
+    """A FastGAN run has no generator choice and no PatchNCE: beside a CUT run those rows read "–"."""
+    runs = []
+    for run_id, model in (("gan", "fastgan"), ("cut", "cut")):
+        run = create_run(tmp_path, run_id)
+        (run.path / "config.json").write_text(json.dumps({"model": model, "generator": "resnet", "nce_idt": True,
+                                                          "ngf": 16, "latent_dim": 256, "train_images": 300}))
+        runs.append(run)
+    table = config_table(runs)
+    assert table.loc["generator"].tolist() == ["–", "resnet"] and table.loc["nce_idt"].tolist() == ["–", "True"]
+    assert table.loc["latent_dim"].tolist() == ["256", "–"]
+    assert table.loc["ngf"].tolist() == ["16", "16"] and table.loc["train_images"].tolist() == ["300", "300"]
