@@ -133,11 +133,13 @@ def record(root: Path, row: dict) -> None:
 
 
 def table(rows: list[dict]) -> str:
-    lines = ["| what | steps | train min | FID | KID x1000 | MiFID |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = ["| what | steps | train min | FID | KID x1000 | MiFID | memorisation |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
         kid = f"{1000 * r['kid_mean']:.1f} ± {1000 * r['kid_std']:.1f}"
         minutes = f"{r['train_s'] / 60:.1f}" if r.get("train_s") else ""
-        lines.append(f"| {r['label']} | {r.get('steps', '')} | {minutes} | {r['fid']:.1f} | {kid} | {r['mifid']:.1f} |")
+        lines.append(f"| {r['label']} | {r.get('steps', '')} | {minutes} | {r['fid']:.1f} | {kid} | {r['mifid']:.1f} | "
+                     f"{r['memorisation_distance']:.3f} |")
     return "\n".join(lines)
 
 
@@ -185,7 +187,9 @@ def main() -> None:
         runs.append(run)
     for run in runs:
         if args.run and not args.export_options:
-            rows.append({"label": f"{run.path.name}", **export_and_score(run, data, "default")})
+            row = {"label": f"{run.path.name}", **export_and_score(run, data, "default")}
+            record(root, row)
+            rows.append(row)
         if args.export_options:
             for label in args.variants.split(","):
                 options = EXPORT_VARIANTS[label]
