@@ -39,7 +39,6 @@ def estimate_training(cfg: TrainConfig, timed_steps: int = 3, warmup_steps: int 
     from gan_core.models import build_model
     from gan_core.trainer import load_training_images, refuse_unsupported
 
-    refuse_unsupported(cfg)
     device = select_device(cfg.device)
     refuse_unsupported(cfg, device)
     data = load_training_images(cfg, callbacks)
@@ -63,8 +62,8 @@ def estimate_training(cfg: TrainConfig, timed_steps: int = 3, warmup_steps: int 
     if not timed:
         raise ValueError("the estimate was stopped before its first step")
     return TrainingEstimate(batch_size=cfg.batch_size, train_images=len(train_set),
-                            steps_per_epoch=model.steps_per_epoch, total_steps=model.total_steps, seconds_per_step=statistics.median(timed),
-                            timed_steps=len(timed), device=str(device))
+                            steps_per_epoch=model.steps_per_epoch, total_steps=model.total_steps,
+                            seconds_per_step=statistics.median(timed), timed_steps=len(timed), device=str(device))
 
 
 def estimate_runs(configs: list[TrainConfig], timed_steps: int = 3, callbacks=None,

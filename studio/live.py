@@ -61,7 +61,8 @@ def _panel(run_path: str) -> str:
     top[0].markdown(f"#### {run.id} {STATE_BADGES.get(state, state)}")
     with top[1]:
         _controls(run, job, state)
-    _progress(recent, status, state, run.config())
+    config = run.config()  # read once per refresh: progress, sample caption and command use it
+    _progress(recent, status, state, config)
     if state == "failed":
         st.error(status.get("message") or (job.error if job else None) or "the run failed")
         st.info(FORK_HINT, icon=":material/fork_right:")
@@ -78,15 +79,14 @@ def _panel(run_path: str) -> str:
     if job and job.error and state != "failed":
         st.error(job.error)
     show_collapse_warnings(run)
-    _charts_and_samples(run, frame)
+    _charts_and_samples(run, frame, config)
     if state != "failed":
         _fork(run, expanded=False)
-    _command(run)
+    _command(config)
     return state
 
 
-def _command(run: Run) -> None:
-    config = run.config()
+def _command(config: dict) -> None:
     if not config:
         return
     with st.expander("Command line", icon=":material/terminal:"):
@@ -161,7 +161,7 @@ def _progress(rows: list[dict], status: dict, state: str, run_config: dict) -> N
     st.progress(min(p["done"] / p["total"], 1.0), text=text)
 
 
-def _charts_and_samples(run: Run, frame) -> None:
+def _charts_and_samples(run: Run, frame, config: dict) -> None:
     """frame: the run's metrics (charts.metrics_frame); every chart downsamples its series
     (charts.MAX_POINTS) after smoothing them whole."""
     samples = run.samples()
@@ -179,7 +179,7 @@ def _charts_and_samples(run: Run, frame) -> None:
     with left:
         quality_section(run, key=f"quality_{run.id}")
     if samples:
-        right.image(str(samples[-1]), caption=_sample_caption(run, step_number(samples[-1])), width="stretch")
+        right.image(str(samples[-1]), caption=_sample_caption(config, step_number(samples[-1])), width="stretch")
     outputs = {k: v for k, v in charts.DISCRIMINATOR_OUTPUTS.items() if k in frame}
     rates = charts.learning_rate_names(frame) if not frame.empty else []
     sections = {"Sample evolution": lambda: _evolution(run, samples)}
@@ -196,8 +196,8 @@ def _charts_and_samples(run: Run, frame) -> None:
             show()
 
 
-def _sample_caption(run: Run, step: int) -> str:
-    model = run.config().get("model")
+def _sample_caption(config: dict, step: int) -> str:
+    model = config.get("model")
     if model == "cyclegan":
         return f"fixed photos → Monet → reconstructed photo, step {step}"
     if model in TRANSLATION_MODELS:

@@ -5,7 +5,8 @@ from gan_core.cli.common import CHECKPOINT_HELP, add_photo_options
 
 
 def register(sub) -> None:
-    p = sub.add_parser("translate", help="turn photos into Monet-style JPEGs with a trained translation run (CycleGAN, CUT, FastCUT)")
+    p = sub.add_parser("translate", help="turn photos into Monet-style JPEGs with a trained translation run "
+                                         "(CycleGAN, CUT, FastCUT)")
     p.add_argument("--run", required=True, help="run directory (or id under the runs root)")
     p.add_argument("--input", required=True, help="an image, or a folder or zip of photos (the competition "
                                                   "folder: its photo_jpg/)")
