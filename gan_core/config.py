@@ -43,6 +43,8 @@ class TrainConfig:
                         group="model")
     ngf: int = _f(64, "Generator width (feature maps of the widest layer / CycleGAN base width).", group="model")
     ndf: int = _f(64, "Discriminator width.", group="model")
+    d_layers: int = _f(3, "Translation models: PatchGAN stride-2 layers, which set the patch each output value "
+                       "judges: 1 = 16x16, 2 = 34x34, 3 = 70x70 (the papers'), 4 = 142x142 pixels.", group="model")
     mlp_hidden: int = _f(256, "Hidden units of the MLP GAN (first generator layer).", group="model")
     d_head: str = _f("conv", "DCGAN discriminator head: a final 4x4 conv, or adaptive average pooling + linear.",
                      ("conv", "avgpool"), "model")
@@ -207,6 +209,8 @@ class TrainConfig:
             problems.append(f"crop_size={self.crop_size}: the U-Net generator needs a power of 2 (64, 128, 256)")
         if not 1 <= self.jitter <= 2:
             problems.append(f"jitter={self.jitter}: must be between 1 (off) and 2")
+        if not 1 <= self.d_layers <= 4:
+            problems.append(f"d_layers={self.d_layers}: choose 1, 2, 3 (the 70x70 PatchGAN) or 4")
         if self.model != "cyclegan":
             if self.nce_layers != "auto" and not all(p.strip().isdigit() for p in self.nce_layers.split(",")):
                 problems.append(f"nce_layers={self.nce_layers!r}: auto, or comma-separated layer indices")
@@ -247,7 +251,8 @@ FIELD_MODELS = {
     "d_head": ("dcgan",), "loss": NOISE_MODELS, "label_smoothing": NOISE_MODELS, "lambda_cycle": ("cyclegan",),
     "lambda_identity": ("cyclegan",), "pool_size": ("cyclegan",), "lambda_rec": ("fastgan",),
     "upsample": ("dcgan",) + TRANSLATION_MODELS,
-    **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "epoch_size", "flip", "jitter", "crop_size")},
+    **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "epoch_size", "flip", "jitter", "crop_size",
+                                             "d_layers")},
     **{name: _CUT for name in ("lambda_gan", "lambda_nce", "nce_idt", "nce_layers", "nce_patches",
                                "nce_temperature", "nce_dim", "flip_equivariance")},
 }

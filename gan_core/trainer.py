@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 import torch
-import torchvision.utils as vutils
 
 from gan_core import checkpoint, distributed, fork
 from gan_core.config import TRANSLATION_MODELS, TrainConfig, default_data_path
@@ -69,6 +68,8 @@ def refuse_unsupported(cfg: TrainConfig, device: torch.device | None = None) -> 
 
 def save_grid(images: torch.Tensor, path: Path) -> torch.Tensor:
     """Write a [-1, 1] batch as a PNG grid (atomically: the studio may be reading it)."""
+    import torchvision.utils as vutils  # here: slow to import, and the studio imports this module for its pages
+
     grid = vutils.make_grid(images, nrow=grid_rows(len(images)), normalize=True, value_range=(-1, 1))
     from gan_core.atomic import atomic_open
 

@@ -10,6 +10,7 @@ if str(REPO) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from studio.navigation import pages  # noqa: E402
+from studio.warmup import warm_imports  # noqa: E402
 
 
 def navigation():
@@ -17,4 +18,7 @@ def navigation():
     return st.navigation(pages())
 
 
-navigation().run()
+try:
+    navigation().run()
+finally:  # after the page (also one that stopped early): the first page drawn never waits for it
+    warm_imports()

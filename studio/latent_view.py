@@ -10,7 +10,6 @@ from pathlib import Path
 
 import streamlit as st
 import torch
-import torchvision.utils as vutils
 from PIL import Image
 
 from gan_core import latent
@@ -51,6 +50,8 @@ def dataset_photos(path: str, image_size: int, channels: int):
 # --- images -----------------------------------------------------------------------------------------
 def to_pil(images: torch.Tensor) -> Image.Image:
     """A batch of [-1, 1] images as one PIL image, side by side."""
+    import torchvision.utils as vutils  # here: imported in the background (studio.warmup) or on first use
+
     grid = vutils.make_grid(images, nrow=len(images), padding=2, pad_value=1.0, normalize=True, value_range=(-1, 1))
     return Image.fromarray(grid.mul(255).round().byte().permute(1, 2, 0).numpy())
 

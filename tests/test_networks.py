@@ -81,3 +81,34 @@ def test_ema_ramps_up_then_averages_and_round_trips():
     other = EMA(torch.nn.Linear(2, 1))
     other.load_state_dict(ema.state_dict())
     assert other.updates == ema.updates and torch.equal(other.model.weight, ema.model.weight)
+
+
+@pytest.mark.parametrize("layers,patch", [(1, 16), (2, 34), (3, 70), (4, 142)])
+def test_patchgan_depth_sets_the_patch_each_output_judges(layers, patch):
+    """--d-layers' help text: one output value's convolutions see exactly a patch x patch window
+    (instance norm, which mixes in the whole image's statistics, is left out of the count)."""
+    from gan_core.networks.patchgan import PatchGANDiscriminator
+
+    D = PatchGANDiscriminator(3, 8, layers)
+    D.net = torch.nn.Sequential(*[torch.nn.Identity() if isinstance(m, torch.nn.InstanceNorm2d) else m for m in D.net])
+    x = torch.randn(1, 3, 192, 192, requires_grad=True)
+    out = D(x)
+    out[0, 0, out.size(2) // 2, out.size(3) // 2].backward()
+    rows = x.grad.abs().sum(dim=(0, 1, 3)).nonzero().flatten()
+    cols = x.grad.abs().sum(dim=(0, 1, 2)).nonzero().flatten()
+    assert (rows.max() - rows.min() + 1).item() == patch
+    assert (cols.max() - cols.min() + 1).item() == patch
+
+
+def test_d_layers_reaches_cut_and_cyclegan_and_is_checked():
+    from gan_core.config import TrainConfig
+    from gan_core.models.cut import CUT
+    from gan_core.models.cyclegan import CycleGAN
+
+    for model in ("cut", "cyclegan"):
+        cfg = TrainConfig(model=model, image_size=64, ngf=8, ndf=8, n_blocks=6, d_layers=2)
+        net = CUT(cfg, 3, torch.device("cpu")) if model == "cut" else CycleGAN(cfg, 3, torch.device("cpu"))
+        D = net.D if model == "cut" else net.D_monet
+        assert D(torch.zeros(1, 3, 64, 64)).shape == (1, 1, 14, 14)  # 3: 6x6
+    assert TrainConfig(model="cut", d_layers=5).validate() == ["d_layers=5: choose 1, 2, 3 (the 70x70 PatchGAN) or 4"]
+    assert TrainConfig(model="cut", d_layers=0).validate()

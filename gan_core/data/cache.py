@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 from filelock import FileLock, Timeout
 from numpy.lib.format import open_memmap
 
@@ -40,7 +39,7 @@ FORMAT_VERSION = 2  # bump whenever decoding changes what a cache holds
 
 @dataclass
 class Cached:
-    images: torch.Tensor   # uint8 [N, C, H, W], backed by the memory-mapped .npy
+    pixels: np.ndarray   # uint8 [N, C, H, W], the memory-mapped .npy (copy-on-write)
     names: list[str]
     domains: list[str]
     report: InspectionReport
@@ -77,7 +76,7 @@ def read_cache(root: Path, stem: str) -> Cached | None:
         pixels = np.load(root / f"{stem}.npy", mmap_mode="c")
         if pixels.dtype != np.uint8 or pixels.ndim != 4 or len(pixels) != len(meta["names"]):
             return None
-        return Cached(torch.from_numpy(pixels), meta["names"], meta["domains"],
+        return Cached(pixels, meta["names"], meta["domains"],
                       InspectionReport.from_dict(meta["report"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -163,7 +162,7 @@ def _build_locked(dataset: Dataset, image_size: int, channels: int, root: Path, 
                              shape=(count_records(dataset), channels, image_size, image_size))
         names, domains = _decode_into(pixels, dataset, report, callbacks)
         if not names:
-            return Cached(torch.empty((0, channels, image_size, image_size), dtype=torch.uint8), [], [], report)
+            return Cached(np.empty((0, channels, image_size, image_size), dtype=np.uint8), [], [], report)
         array_file = scratch
         if len(names) < len(pixels):  # files were skipped: the .npy must hold exactly the usable rows
             with open(exact, "wb") as f:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from typing import TYPE_CHECKING
 
 from gan_core.data.cache import build_cache, cache_root, cache_stem, dataset_key, existing_stems, read_cache
 from gan_core.data.errors import EmptyDatasetError
-from gan_core.data.imageset import ImageSet
 from gan_core.data.layout import find_dataset
 from gan_core.data.report import InspectionReport
+
+if TYPE_CHECKING:
+    from gan_core.data.imageset import ImageSet
 
 
 def load_images(path: str | os.PathLike, image_size: int, channels: int | None = None,
@@ -30,7 +33,11 @@ def load_images(path: str | os.PathLike, image_size: int, channels: int | None =
     if not cached.names:
         example = f"; first: {report.skipped[0][0]}: {report.skipped[0][1]}" if report.skipped else ""
         raise EmptyDatasetError(f"no usable images in {path}: {len(report.skipped)} skipped{example}")
-    return ImageSet(cached.images, cached.names, cached.domains, report, str(path))
+    import torch
+
+    from gan_core.data.imageset import ImageSet  # torch: imported here, inspect_dataset needs none
+
+    return ImageSet(torch.from_numpy(cached.pixels), cached.names, cached.domains, report, str(path))
 
 
 def inspect_dataset(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,

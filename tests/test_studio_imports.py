@@ -1,0 +1,50 @@
+"""What the studio imports and when: Home checks a dataset without torch (a first paint that does not
+wait seconds for it), and the warm-up thread then loads torch and torchvision for the other pages."""
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run_python(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_home_page_modules_and_a_dataset_check_import_no_torch(competition_data, session_folders):
+    out = run_python(f"""
+import ast, importlib, sys
+tree = ast.parse(open('pages/home.py').read())
+for node in tree.body:
+    if isinstance(node, ast.ImportFrom):
+        importlib.import_module(node.module)
+from gan_core.data import inspect_dataset
+report = inspect_dataset({str(competition_data)!r})
+print(report.counts['monet'], report.counts['photo'], 'torch' in sys.modules, 'torchvision' in sys.modules)
+""")
+    assert out.split()[-4:] == ["300", "7038", "False", "False"]
+
+
+def test_loading_images_still_gives_torch_tensors(competition_data, session_folders):
+    out = run_python(f"""
+from gan_core.data import ImageSet, load_images
+images = load_images({str(competition_data)!r}, 32).select('monet')
+print(isinstance(images, ImageSet), type(images.images).__name__, images.images.dtype, tuple(images.images.shape))
+""")
+    assert out.splitlines()[-1] == "True Tensor torch.uint8 (300, 3, 32, 32)"
+
+
+def test_warm_imports_loads_torch_and_torchvision_once_in_the_background():
+    out = run_python("""
+import sys
+from studio.warmup import warm_imports
+first = warm_imports()
+print(first.daemon)
+first.join(120)
+print(warm_imports() is first, 'torch' in sys.modules, 'torchvision.utils' in sys.modules)
+""")
+    lines = out.splitlines()[-2:]
+    assert lines[0] == "True"
+    assert lines[1] == "True True True"
