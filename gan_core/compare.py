@@ -31,7 +31,8 @@ from gan_core.latent import sample_images
 from gan_core.metrics.fid import KID_SUBSETS, kid_subset_size
 from gan_core.models import load_model
 from gan_core.models.base import seeded_generator, to_uint8
-from gan_core.runs import Run, list_reports, read_json_object, report_problem, runs_root, write_json_atomic  # noqa: F401
+from gan_core.runs import (Run, list_reports, read_json_object, report_problem, runs_root,  # noqa: F401
+                           write_json_atomic)
 from gan_core.trainer import train
 
 DEFAULT_KID_SAMPLES = 500

@@ -197,7 +197,8 @@ def series_traces(x, y: pd.Series, name: str, colour: str, weight: float = 0.0, 
     keep = _points(raw, max_points)
     if weight <= 0:
         return [dict(type="scatter", x=x[keep], y=raw[keep], name=name, mode="lines", legendgroup=group,
-                     line=dict(color=colour, width=1.5, dash=dash), hovertemplate=f"{name}: %{{y:.4~g}}<extra></extra>")]
+                     line=dict(color=colour, width=1.5, dash=dash),
+                     hovertemplate=f"{name}: %{{y:.4~g}}<extra></extra>")]
     smoothed = smooth(y, weight).to_numpy()
     behind = dict(type="scatter", x=x[keep], y=raw[keep], name=f"{name} (raw)", mode="lines", showlegend=False,
                   legendgroup=group, line=dict(color=faded(colour), width=1, dash=dash), hoverinfo="skip", meta=RAW)

@@ -98,7 +98,8 @@ def scores_table(scores: list[dict], run_id: str | None = None) -> pd.DataFrame:
 
     rows = [{**({"run": run_id} if run_id else {}), "time": when(s.get("time")), "FID": s.get("fid"),
              "KID": s.get("kid_mean"), "KID std": s.get("kid_std"), "MiFID": s.get("mifid"),
-             "memorisation d": s.get("memorisation_distance"), "step": s.get("step") if s.get("step") is not None else "",
+             "memorisation d": s.get("memorisation_distance"),
+             "step": s.get("step") if s.get("step") is not None else "",
              "zip": Path(s["images"]).name if s.get("images") else "",
              "scored": f"{'estimate: ' if s.get('estimate') else ''}{s.get('n_generated', 0):,} images"}
             for s in reversed(scores)]

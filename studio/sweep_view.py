@@ -48,6 +48,7 @@ class NewSweep:
     lrs: list[float]
     sweep_id: str
     kid_samples: int
+    configs: list[TrainConfig]  # one per combination, checked
 
     def run(self, callbacks, control):
         return run_sweep(self.cfg, self.batch_sizes, self.lrs, self.sweep_id, self.kid_samples, callbacks, control)
@@ -63,8 +64,8 @@ def new_sweep(dataset: str, model: str, batch_sizes: str, lrs: str, image_size: 
     grid = numbers(batch_sizes, int, "batch sizes"), numbers(lrs, float, "learning rates")
     if (runs / sweep_id).exists():
         raise ValueError(f"{sweep_id} already exists: choose another sweep id, or resume it below")
-    combinations(cfg, *grid, sweep_id)  # raises for invalid combinations
-    return NewSweep(cfg, *grid, sweep_id, int(kid_samples))
+    configs = combinations(cfg, *grid, sweep_id)  # raises for invalid combinations
+    return NewSweep(cfg, *grid, sweep_id, int(kid_samples), configs)
 
 
 def plan_new_sweep(*fields, **named) -> NewSweep:
@@ -107,9 +108,8 @@ def new_sweep_form(dataset: str | None) -> None:
         if launched:
             start(sweep.sweep_id, sweep.run, device)  # reruns the page once started
             return
-        configs = combinations(sweep.cfg, sweep.batch_sizes, sweep.lrs, sweep.sweep_id)
         start_estimate(ESTIMATE_KEY, f"Estimating {sweep.sweep_id}", device,
-                       lambda callbacks, control: estimate_runs(configs, callbacks=callbacks, control=control))
+                       lambda callbacks, control: estimate_runs(sweep.configs, callbacks=callbacks, control=control))
     show_estimate(ESTIMATE_KEY, describe_sweep)
 
 
