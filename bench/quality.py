@@ -44,6 +44,8 @@ EXPORT_VARIANTS = {
     "training": dict(resolution="training"), "native": dict(resolution="native"), "tta-flip": dict(tta="flip"),
     "native-flip": dict(resolution="native", tta="flip"), "444": dict(subsampling="444"),
     "420": dict(subsampling="420"), "fp32": dict(fp32=True), "live-G": dict(live_g=True),
+    # JPEG quality: the competition's paintings and photos are quality-75 JPEGs.
+    **{f"q{q}": dict(quality=q) for q in (50, 65, 75, 85, 95)},
     # Noise models: the EMA generator with the live generator's BatchNorm statistics copied (as before
     # standing statistics), against the default (statistics measured for the EMA weights).
     "copied-statistics": dict(copied_statistics=True),

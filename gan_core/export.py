@@ -39,7 +39,8 @@ from gan_core.config import default_data_path
 from gan_core.device import autocast, bf16_supported, select_device
 from gan_core.events import CancelledError, Control, emit
 from gan_core.export_options import (DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, JPEG_QUALITY, RESOLUTIONS,
-                                     TTAS, check_choice, jpeg_options, noise_model_options, translation_size)
+                                     TTAS, check_choice, check_quality, jpeg_options, noise_model_options,
+                                     translation_size)
 from gan_core.export_validate import EXPORT_SIZE, MAX_COUNT, MIN_SUBMISSION, entry_name, validate_zip
 from gan_core.latent import latent_vectors
 from gan_core.models import load_model
@@ -111,8 +112,7 @@ def _check_arguments(count: int, out: str | os.PathLike, quality: int, batch_siz
         raise ValueError(f"output {out} must be a .zip file (the competition wants images.zip)")
     if Path(out).is_dir():
         raise ValueError(f"output {out} is a directory: name the zip file to write")
-    if not 1 <= quality <= 100:
-        raise ValueError(f"quality {quality}: JPEG quality is 1 to 100")
+    check_quality(quality)
     if batch_size < 1:
         raise ValueError(f"batch_size {batch_size}: must be at least 1")
     for name, value, choices in (("resolution", resolution, RESOLUTIONS), ("tta", tta, TTAS)):

@@ -89,7 +89,7 @@ def _translate_batches(model, batches, size, callbacks, control, total, bf16, tt
 def translate_path(run_or_checkpoint: str | Path, input_path: str | Path, out_dir: str | Path, size: int = 256,
                    callbacks=None, control=None, batch_size: int = 8, device: str = "auto",
                    bf16: bool = False, resolution: str = DEFAULT_RESOLUTION, tta: str = DEFAULT_TTA,
-                   subsampling: str = DEFAULT_SUBSAMPLING) -> list[Path]:
+                   subsampling: str = DEFAULT_SUBSAMPLING, quality: int = JPEG_QUALITY) -> list[Path]:
     """Translate one image, or the photos of a folder or zip, into out_dir/<input stem>.jpg.
 
     Inputs are read through gan_core.data (only the "photo" domain when the input has one, e.g. the
@@ -100,7 +100,7 @@ def translate_path(run_or_checkpoint: str | Path, input_path: str | Path, out_di
     from gan_core.device import select_device
     from gan_core.models import load_model
 
-    save_options = jpeg_options(JPEG_QUALITY, subsampling)
+    save_options = jpeg_options(quality, subsampling)
     check_choice("tta", tta, TTAS)
     model, meta = load_model(run_or_checkpoint, device=select_device(device))
     load_size = translation_size(resolution, meta["config"].image_size, size)

@@ -12,7 +12,6 @@ def register(sub) -> None:
     p.add_argument("--out", default="images.zip", help="zip file to write (its folder is created)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (MLP/DCGAN runs)")
     p.add_argument("--checkpoint", default=None, help=CHECKPOINT_HELP)
-    p.add_argument("--quality", type=int, default=95, help="JPEG quality, 1 to 100")
     p.add_argument("--batch-size", type=int, default=64, help="images generated at a time")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
     p.add_argument("--fp32", action="store_true", help="fp32 inference (default: bf16 autocast where the device "

@@ -48,8 +48,8 @@ def open_sets(images, reference=None, max_images: int | None = None):
     generated = generated_all.sample(max_images) if max_images is not None else generated_all
     if not reference and not Path(default_reference()).exists():
         raise FileNotFoundError(f"no scoring reference: the default, $GAN_STUDIO_DATA/monet_jpg "
-                                f"({default_reference()}), does not exist; give --reference (a folder or zip of Monet paintings), or set "
-                                f"GAN_STUDIO_DATA to the competition folder")
+                                f"({default_reference()}), does not exist; give --reference (a folder or zip of Monet "
+                                f"paintings), or set GAN_STUDIO_DATA to the competition folder")
     reference_set = open_images(reference or default_reference(),
                                 "reference" if reference else "default reference ($GAN_STUDIO_DATA/monet_jpg)",
                                 paintings_only=True)
