@@ -71,26 +71,26 @@ def job_panel(kind: str, run_path: Path) -> None:
 # --- exporting ------------------------------------------------------------------------------------
 def export_options_form(translation: bool) -> dict:
     """The export's options as export_zip arguments: resolution and TTA only for translation runs."""
-    columns = st.columns(5 if translation else 3)
+    columns = st.columns(4 if translation else 2)
     options = {}
     if translation:
-        options["resolution"] = columns[-5].selectbox(
+        options["resolution"] = columns[-4].selectbox(
             "Resolution", RESOLUTIONS, RESOLUTIONS.index(DEFAULT_RESOLUTION), format_func=RESOLUTION_LABELS.get,
             help="The generator is fully convolutional: it can translate the 256 px photos directly, or at "
                  "the size it was trained at, the result then upsampled (antialiased bicubic).")
-        options["tta"] = columns[-4].selectbox(
+        options["tta"] = columns[-3].selectbox(
             "Test-time augmentation", TTAS, TTAS.index(DEFAULT_TTA), format_func=TTA_LABELS.get,
             help="Flip averages each translation with the mirrored translation of the mirrored photo: "
                  "twice the work.")
     subsamplings = list(SUBSAMPLINGS)
-    options["subsampling"] = columns[-3].selectbox(
+    options["subsampling"] = columns[-2].selectbox(
         "JPEG chroma subsampling", subsamplings, subsamplings.index(DEFAULT_SUBSAMPLING),
         format_func=SUBSAMPLING_LABELS.get)
-    options["quality"] = columns[-2].number_input(
+    options["quality"] = columns[-1].number_input(
         "JPEG quality", 1, 100, JPEG_QUALITY, help=f"1 to 100. {JPEG_QUALITY} is the quality of the competition's own "
         f"JPEGs, and scored better than 95 (bench/RESULTS.md).")
-    options["fp32"] = columns[-1].toggle("fp32 inference", help="Otherwise bf16 autocast where the device "
-                                         "supports it: faster, within about 1 level of 255.")
+    options["fp32"] = st.toggle("fp32 inference", help="Otherwise bf16 autocast where the device supports it: "
+                                "faster, within about 1 level of 255.")
     return options
 
 

@@ -120,9 +120,10 @@ def test_export_then_score_a_dcgan_run(studio_env, trained_runs, tiny_data):
     studio_env(data=tiny_data, runs=trained_runs)
     at = page("export_score").run()
     at.selectbox(key="export_run").set_value("dcgan-tiny").run()
-    assert not at.exception and [n.label for n in at.number_input] == ["Images", "Seed"]
+    assert not at.exception and [n.label for n in at.number_input] == ["Images", "Seed", "JPEG quality"]
     assert at.number_input[0].value == 7000 and "Export images.zip first" in texts(at.info)
-    # A noise run: no resolution or TTA to choose, only the JPEG's subsampling and the precision.
+    assert at.number_input[2].value == 75  # the competition's own JPEG quality
+    # A noise run: no resolution or TTA to choose, only the JPEG's subsampling, quality and the precision.
     assert [s.label for s in at.selectbox][2:] == ["JPEG chroma subsampling"] and len(at.toggle) == 1
 
     exports = trained_runs / "dcgan-tiny" / "exports"
@@ -170,12 +171,13 @@ def test_export_a_cyclegan_run_with_its_options(studio_env, trained_runs, tiny_d
     choices["JPEG chroma subsampling"].set_value("444")
     at.toggle[0].set_value(True)
     at.number_input[0].set_value(12)
+    next(n for n in at.number_input if n.label == "JPEG quality").set_value(90)
     next(b for b in at.button if b.label == "Export").click().run()
     assert not at.exception
     zip_path = wait_for_export(trained_runs / "cyclegan-tiny" / "exports")
     at.run()
     assert not at.exception and "valid" in texts(at.success) and zip_path.name in texts(at.success)
-    assert "native resolution, TTA flip, JPEG 4:4:4 q95, fp32" in texts(at.caption)
+    assert "native resolution, TTA flip, JPEG 4:4:4 q90, fp32" in texts(at.caption)
 
 
 def wait_for_export(exports: Path, timeout: float = 120) -> Path:

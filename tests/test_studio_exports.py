@@ -72,7 +72,7 @@ def test_two_exports_are_both_kept_each_with_its_manifest(run):
     assert listed[0].details["sha256"] != listed[1].details["sha256"]
     table = studio_exports.exports_table(listed)
     assert table["export"].tolist() == [second.name, first.name] and table["scored"].tolist() == ["not yet"] * 2
-    assert table["options"][0].startswith("JPEG 4:2:0 q95")
+    assert table["options"][0].startswith("JPEG 4:2:0 q75")
 
 
 def test_a_score_stays_linked_to_the_zip_it_scored(run, monkeypatch):
