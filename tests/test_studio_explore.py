@@ -137,7 +137,7 @@ def test_export_then_score_a_dcgan_run(studio_env, trained_runs, tiny_data):
     assert zip_path.name.startswith("images-step000002-") and zip_path.with_suffix(".json").exists()
     assert at.download_button[0].proto.label.startswith("Download images.zip")
     assert at.selectbox(key="export_choice").value == zip_path.name
-    assert "12 images from step 2" in texts(at.caption) and "JPEG 4:2:0 q95" in texts(at.caption)
+    assert "12 images from step 2" in texts(at.caption) and "JPEG 4:2:0 q75" in texts(at.caption)
 
     scores = trained_runs / "dcgan-tiny" / "scores.jsonl"
     estimate_size = next(n for n in at.number_input if n.label == "Images in the estimate")
