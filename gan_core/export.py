@@ -39,7 +39,7 @@ from gan_core.config import default_data_path
 from gan_core.device import autocast, bf16_supported, select_device
 from gan_core.events import CancelledError, Control, emit
 from gan_core.export_options import (DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, JPEG_QUALITY, RESOLUTIONS,
-                                     TTAS, check_choice, check_quality, jpeg_options, noise_model_options,
+                                     TTAS, check_choice, jpeg_options, noise_model_options,
                                      translation_size)
 from gan_core.export_validate import EXPORT_SIZE, MAX_COUNT, MIN_SUBMISSION, entry_name, validate_zip
 from gan_core.latent import latent_vectors
@@ -66,8 +66,8 @@ def export_zip(run: str | os.PathLike | Run, count: int = 7000, out: str | os.Pa
     model refuses "native" and "flip". Raises ValueError / FileNotFoundError for bad arguments,
     CancelledError when control.stop is set."""
     started = time.perf_counter()
-    _check_arguments(count, out, quality, batch_size, resolution, tta)
-    jpeg = jpeg_options(quality, subsampling)
+    _check_arguments(count, out, batch_size, resolution, tta)
+    jpeg = jpeg_options(quality, subsampling)  # checks quality and subsampling
     run = run if isinstance(run, Run) else open_run(run)
     out = Path(out)
     control = control or Control()
@@ -104,7 +104,7 @@ def export_zip(run: str | os.PathLike | Run, count: int = 7000, out: str | os.Pa
             "step": meta.get("step"), "checkpoint": meta["path"], "options": options}
 
 
-def _check_arguments(count: int, out: str | os.PathLike, quality: int, batch_size: int, resolution, tta) -> None:
+def _check_arguments(count: int, out: str | os.PathLike, batch_size: int, resolution, tta) -> None:
     if not 1 <= count <= MAX_COUNT:
         raise ValueError(f"count {count:,}: choose 1 to {MAX_COUNT:,} images (the competition caps a "
                          f"submission at {MAX_COUNT:,})")
@@ -112,7 +112,6 @@ def _check_arguments(count: int, out: str | os.PathLike, quality: int, batch_siz
         raise ValueError(f"output {out} must be a .zip file (the competition wants images.zip)")
     if Path(out).is_dir():
         raise ValueError(f"output {out} is a directory: name the zip file to write")
-    check_quality(quality)
     if batch_size < 1:
         raise ValueError(f"batch_size {batch_size}: must be at least 1")
     for name, value, choices in (("resolution", resolution, RESOLUTIONS), ("tta", tta, TTAS)):
