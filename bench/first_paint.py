@@ -3,7 +3,12 @@
 and caches cold) and a second one. The time is from navigation until the page has its title and
 no script run, skeleton or spinner is left (polled every 0.25 s), i.e. what the user waits for.
 
-    python bench/first_paint.py --runs runs/bench-quality --data ../shared/data/gan-getting-started
+    python bench/first_paint.py --runs runs/bench-quality --data ../shared/data/gan-getting-started \
+        --run cut-cpu-preview-noidt
+
+--run opens the pages that pick a run (Train, Latent explorer, Export & score) at ?run=ID, so the
+Latent explorer loads that run's generator whatever run is newest (a run without a checkpoint
+shows only a notice).
 """
 from __future__ import annotations
 
@@ -19,12 +24,15 @@ from bench.machine import cpu_model  # noqa: E402
 from browser import chromium, page_url, studio_server  # noqa: E402
 from studio.navigation import PAGE_SPECS  # noqa: E402
 
+RUN_PAGES = ("train", "latent_explorer", "export_score")  # the pages whose run picker follows ?run=
+
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--runs", default=os.environ.get("GAN_STUDIO_RUNS", "runs"))
     p.add_argument("--data", default=os.environ.get("GAN_STUDIO_DATA", ""))
     p.add_argument("--goal-s", type=float, default=3.0)
+    p.add_argument("--run", default="", help="the run the Train, Latent explorer and Export pages open")
     args = p.parse_args()
     print(f"CPU: {cpu_model()}, runs {args.runs}, data {args.data}", flush=True)
     names = [spec[0] for spec in PAGE_SPECS]
@@ -32,7 +40,8 @@ def main() -> None:
     with studio_server({"GAN_STUDIO_RUNS": args.runs, "GAN_STUDIO_DATA": args.data}) as url, chromium() as browser:
         for visit in ("first", "second"):
             for name in names:
-                view = browser.open(page_url(url, name), settle_s=0.5)
+                query = f"?run={args.run}" if args.run and name in RUN_PAGES else ""
+                view = browser.open(page_url(url, name) + query, settle_s=0.5)
                 rows.setdefault(name, {})[visit] = view.ready_s
                 if view.exceptions:
                     print(f"{name}: {view.exceptions} exception(s) on the page", flush=True)

@@ -1,9 +1,11 @@
-"""Dataset statistics for the studio's EDA page, computed over the cached uint8 tensors.
+"""Dataset statistics for the studio's EDA page, computed over the cached uint8 arrays.
 
 Images are analysed at ANALYSIS_SIZE, in chunks of CHUNK_PIXELS so memory stays bounded
-whatever the dataset size. One torch.bincount per chunk gives every image's per-channel
+whatever the dataset size. One np.bincount per chunk gives every image's per-channel
 histogram; channel histograms and per-image mean/std are read off those counts exactly.
 HSV is a vectorised float conversion of a regular sample of the same pixels.
+
+numpy only, no torch: the page's first visit does not wait seconds for torch to import.
 """
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ import os
 import time
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-import torch
 
-from gan_core.data import inspect_dataset, load_images
+from gan_core.data import inspect_dataset, load_pixels
+from gan_core.data.cache import Cached
 from gan_core.data.layout import find_dataset
 from gan_core.events import emit
 
@@ -22,25 +25,25 @@ from gan_core.events import emit
 # 16x fewer pixels than 256 keeps the full 7,338-image pass to seconds on 2 cores; colour
 # distributions barely move when downsampled; per-image std loses the finest texture.
 ANALYSIS_SIZE = 64
-# Pixels per channel in one chunk (2,048 images at 64 px): ~100 MB of int32 bin indices for RGB.
-# Large chunks matter on busy cores: each torch op's thread sync costs more than its arithmetic.
-CHUNK_PIXELS = 2048 * 64 * 64
+# Pixels per channel in one chunk (256 images at 64 px): ~25 MB of int64 bin indices for RGB.
+# numpy runs each op on one thread, so small chunks cost no sync and stay in cache: faster than 2,048.
+CHUNK_PIXELS = 256 * 64 * 64
 HUE_BINS = 36          # 10 degrees each
 SATURATION_BINS = 32
 VALUE_BINS = 32
 HSV_STRIDE = 4         # HSV from every 4th pixel each way: 256 pixels per 64 px image
-LEVELS = torch.arange(256, dtype=torch.float64)
+LEVELS = np.arange(256, dtype=np.float64)
 
 
 @dataclass
 class DomainStats:
     name: str
-    channel_histogram: torch.Tensor    # [C, 256] pixel counts per channel and value
-    image_mean: torch.Tensor           # [N] mean intensity of each image over all channels, 0-255
-    image_std: torch.Tensor            # [N] std of the same pixels
-    channel_means: torch.Tensor        # [N, C] mean of each channel per image, 0-255
-    hsv_histograms: dict[str, torch.Tensor] | None  # hue/saturation/value pixel counts (RGB only)
-    image_saturation: torch.Tensor | None  # [N] mean saturation per image, 0-1 (RGB only)
+    channel_histogram: np.ndarray    # int64 [C, 256] pixel counts per channel and value
+    image_mean: np.ndarray           # float32 [N] mean intensity of each image over all channels, 0-255
+    image_std: np.ndarray            # float32 [N] std of the same pixels
+    channel_means: np.ndarray        # float32 [N, C] mean of each channel per image, 0-255
+    hsv_histograms: dict[str, np.ndarray] | None  # int64 hue/saturation/value pixel counts (RGB only)
+    image_saturation: np.ndarray | None  # float32 [N] mean saturation per image, 0-1 (RGB only)
 
     @property
     def count(self) -> int:
@@ -50,12 +53,12 @@ class DomainStats:
     def channels(self) -> int:
         return self.channel_histogram.shape[0]
 
-    def channel_density(self) -> torch.Tensor:
+    def channel_density(self) -> np.ndarray:
         """[C, 256] fraction of each channel's pixels at each value: domains of any size compare."""
-        return self.channel_histogram / self.channel_histogram.sum(1, keepdim=True).clamp_min(1)
+        return self.channel_histogram / np.maximum(self.channel_histogram.sum(1, keepdims=True), 1)
 
-    def hsv_density(self) -> dict[str, torch.Tensor]:
-        return {k: h / h.sum().clamp_min(1) for k, h in (self.hsv_histograms or {}).items()}
+    def hsv_density(self) -> dict[str, np.ndarray]:
+        return {k: h / max(h.sum(), 1) for k, h in (self.hsv_histograms or {}).items()}
 
 
 @dataclass
@@ -67,41 +70,44 @@ class DatasetStats:
     seconds: float
 
 
-def per_image_histograms(images: torch.Tensor) -> torch.Tensor:
-    """[N, C, H, W] uint8 -> [N, C, 256] counts: one bincount, each (image, channel) offset into its own bins."""
+def per_image_histograms(images: np.ndarray) -> np.ndarray:
+    """[N, C, H, W] uint8 -> int64 [N, C, 256] counts: one bincount, each (image, channel) offset into its own bins."""
     n, c = images.shape[:2]
-    indices = images.int()
-    indices += torch.arange(n * c, dtype=torch.int32).view(n, c, 1, 1) * 256
-    return torch.bincount(indices.view(-1), minlength=n * c * 256).view(n, c, 256)
+    offsets = (np.arange(n * c, dtype=np.intp) * 256).reshape(n, c, 1, 1)
+    indices = np.add(images, offsets, dtype=np.intp)  # intp: what bincount counts without another copy
+    return np.bincount(indices.reshape(-1), minlength=n * c * 256).reshape(n, c, 256)
 
 
-def intensity_moments(histograms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """From [N, C, 256] counts: per-image mean and std over all channels, and per-channel means."""
-    counts = histograms.double()
+def intensity_moments(histograms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From [N, C, 256] counts: per-image mean and std over all channels, and per-channel means
+    (float32, computed in float64)."""
+    counts = histograms.astype(np.float64)
     pixels = counts.sum(2)                                   # [N, C]
     sums = counts @ LEVELS
     total = pixels.sum(1)
     mean = sums.sum(1) / total
     second = (counts @ LEVELS ** 2).sum(1) / total
-    std = (second - mean ** 2).clamp_min(0).sqrt()
-    return mean.float(), std.float(), (sums / pixels).float()
+    std = np.sqrt(np.maximum(second - mean ** 2, 0))
+    return mean.astype(np.float32), std.astype(np.float32), (sums / pixels).astype(np.float32)
 
 
-def rgb_to_hsv(images: torch.Tensor) -> torch.Tensor:
-    """[N, 3, H, W] uint8 RGB -> [N, 3, H, W] float: hue in degrees [0, 360), saturation and value
+def rgb_to_hsv(images: np.ndarray) -> np.ndarray:
+    """[N, 3, H, W] uint8 RGB -> [N, 3, H, W] float32: hue in degrees [0, 360), saturation and value
     in [0, 1]. Achromatic pixels (R = G = B) get hue 0, as colorsys does."""
-    value8 = images.amax(1)
-    value, chroma = value8.float(), (value8 - images.amin(1)).float()
-    r, g, b = images.float().unbind(1)
-    safe_chroma = chroma.clamp_min(1)
-    sector = torch.where(value == r, (g - b) / safe_chroma,
-                         torch.where(value == g, (b - r) / safe_chroma + 2, (r - g) / safe_chroma + 4))
-    hue = torch.where(chroma > 0, (sector % 6) * 60, 0.0)
-    return torch.stack([hue, chroma / value.clamp_min(1), value / 255], 1)
+    images = np.ascontiguousarray(images)  # a strided sample: the passes below run twice as fast on a copy
+    value8 = images.max(1)
+    value, chroma = value8.astype(np.float32), (value8 - images.min(1)).astype(np.float32)
+    r, g, b = images.astype(np.float32).transpose(1, 0, 2, 3)
+    safe_chroma = np.maximum(chroma, 1)
+    sector = np.where(value == r, (g - b) / safe_chroma,
+                      np.where(value == g, (b - r) / safe_chroma + 2, (r - g) / safe_chroma + 4))
+    # sector % 6, for sector in [-1, 5]: only [-1, 0) moves, by 6. A float % costs more than all the rest.
+    hue = np.where(chroma > 0, np.where(sector < 0, sector + 6, sector) * 60, np.float32(0))
+    return np.stack([hue, chroma / np.maximum(value, 1), value / 255], 1)
 
 
-def _bin(values: torch.Tensor, upper: float, bins: int) -> torch.Tensor:
-    return (values * (bins / upper)).int().clamp_(0, bins - 1)
+def _bin(values: np.ndarray, upper: float, bins: int) -> np.ndarray:
+    return np.clip((values * (bins / upper)).astype(np.intp), 0, bins - 1)
 
 
 def bin_centres(bins: int, upper: float) -> list[float]:
@@ -115,27 +121,27 @@ def hsv_bin_centres() -> dict[str, list[float]]:
             "value": bin_centres(VALUE_BINS, 1)}
 
 
-def hsv_histograms(hsv: torch.Tensor) -> dict[str, torch.Tensor]:
+def hsv_histograms(hsv: np.ndarray) -> dict[str, np.ndarray]:
     """Pixel counts of hue (chromatic pixels only: grey has no hue), saturation and value."""
-    hue, saturation, value = hsv.unbind(1)
+    hue, saturation, value = hsv.transpose(1, 0, 2, 3)
     # Achromatic pixels go to an extra last bin that is dropped: cheaper than boolean indexing.
-    hue_bins = torch.where(saturation > 0, _bin(hue, 360, HUE_BINS), HUE_BINS)
+    hue_bins = np.where(saturation > 0, _bin(hue, 360, HUE_BINS), HUE_BINS)
     return {
-        "hue": torch.bincount(hue_bins.view(-1), minlength=HUE_BINS + 1)[:HUE_BINS],
-        "saturation": torch.bincount(_bin(saturation, 1, SATURATION_BINS).view(-1), minlength=SATURATION_BINS),
-        "value": torch.bincount(_bin(value, 1, VALUE_BINS).view(-1), minlength=VALUE_BINS),
+        "hue": np.bincount(hue_bins.reshape(-1), minlength=HUE_BINS + 1)[:HUE_BINS],
+        "saturation": np.bincount(_bin(saturation, 1, SATURATION_BINS).reshape(-1), minlength=SATURATION_BINS),
+        "value": np.bincount(_bin(value, 1, VALUE_BINS).reshape(-1), minlength=VALUE_BINS),
     }
 
 
-def domain_stats(name: str, images: torch.Tensor, callbacks=None, done_before: int = 0,
+def domain_stats(name: str, images: np.ndarray, callbacks=None, done_before: int = 0,
                  total: int | None = None) -> DomainStats:
     """Statistics of one domain's [N, C, H, W] uint8 images, a chunk of CHUNK_PIXELS at a time."""
     n, c, h, w = images.shape
     chunk_size = max(1, CHUNK_PIXELS // (h * w))
     colour = c == 3
-    channel_histogram = torch.zeros(c, 256, dtype=torch.int64)
+    channel_histogram = np.zeros((c, 256), dtype=np.int64)
     means, stds, channel_means, saturations = [], [], [], []
-    hsv_counts: dict[str, torch.Tensor] = {}
+    hsv_counts: dict[str, np.ndarray] = {}
     for start in range(0, n, chunk_size):
         chunk = images[start:start + chunk_size]
         histograms = per_image_histograms(chunk)
@@ -147,13 +153,14 @@ def domain_stats(name: str, images: torch.Tensor, callbacks=None, done_before: i
         if colour:
             # A regular pixel sample keeps the colour distribution unbiased (averaging neighbours
             # would desaturate it) at 1/16 of the conversion cost, the pass's most expensive part.
-            hsv = rgb_to_hsv(chunk[..., ::HSV_STRIDE, ::HSV_STRIDE].contiguous())
+            hsv = rgb_to_hsv(chunk[..., ::HSV_STRIDE, ::HSV_STRIDE])
             saturations.append(hsv[:, 1].mean((1, 2)))
             for key, counts in hsv_histograms(hsv).items():
                 hsv_counts[key] = hsv_counts.get(key, 0) + counts
         emit(callbacks, "progress", task="statistics", done=done_before + min(start + chunk_size, n), total=total or n)
-    return DomainStats(name, channel_histogram, torch.cat(means), torch.cat(stds), torch.cat(channel_means),
-                       hsv_counts if colour else None, torch.cat(saturations) if colour else None)
+    return DomainStats(name, channel_histogram, np.concatenate(means), np.concatenate(stds),
+                       np.concatenate(channel_means), hsv_counts if colour else None,
+                       np.concatenate(saturations) if colour else None)
 
 
 def image_size_table(inspection) -> pd.DataFrame:
@@ -163,15 +170,22 @@ def image_size_table(inspection) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["size", "images"])
 
 
-def dataset_stats(image_set, inspection, callbacks=None) -> DatasetStats:
-    """Per-domain statistics of a gan_core.data.ImageSet; `inspection` is the dataset's InspectionReport."""
+def domain_pixels(pixels: np.ndarray, domains: list[str], name: str) -> np.ndarray:
+    """The images of one domain: a view when they are stored contiguously (as caches store them), else a copy."""
+    indices = np.flatnonzero(np.asarray(domains) == name)
+    first, last = indices[0], indices[-1]
+    return pixels[first:last + 1] if last - first + 1 == len(indices) else pixels[indices]
+
+
+def dataset_stats(data: Cached, inspection, callbacks=None) -> DatasetStats:
+    """Per-domain statistics of load_pixels' result; `inspection` is the dataset's InspectionReport."""
     started = time.perf_counter()
     done, domains = 0, {}
-    for name in image_set.domain_names:
-        images = image_set.select(name).images
-        domains[name] = domain_stats(name, images, callbacks, done, len(image_set))
+    for name in sorted(set(data.domains)):
+        images = domain_pixels(data.pixels, data.domains, name)
+        domains[name] = domain_stats(name, images, callbacks, done, len(data.pixels))
         done += len(images)
-    return DatasetStats(image_set.source, image_set.images.shape[-1], domains,
+    return DatasetStats(data.report.source, data.pixels.shape[-1], domains,
                         image_size_table(inspection), time.perf_counter() - started)
 
 
@@ -184,10 +198,10 @@ def analysis_size(path: str | os.PathLike, image_size: int = ANALYSIS_SIZE) -> i
 def analyse(path: str | os.PathLike, image_size: int = ANALYSIS_SIZE, cache_dir: str | os.PathLike | None = None,
             callbacks=None) -> DatasetStats:
     """Load the dataset's cache at the analysis size (decoding it the first time) and compute its statistics."""
-    image_set = load_images(path, analysis_size(path, image_size), cache_dir=cache_dir, callbacks=callbacks)
+    data = load_pixels(path, analysis_size(path, image_size), cache_dir=cache_dir, callbacks=callbacks)
     # Reuses a cache (the native-resolution one when the Home page built it, else the one just loaded).
     inspection = inspect_dataset(path, cache_dir=cache_dir)
-    return dataset_stats(image_set, inspection, callbacks)
+    return dataset_stats(data, inspection, callbacks)
 
 
 def summary_table(stats: DatasetStats) -> pd.DataFrame:
@@ -196,7 +210,7 @@ def summary_table(stats: DatasetStats) -> pd.DataFrame:
     for name, d in stats.domains.items():
         row = {"domain": name, "images": d.count, "channels": d.channels,
                "mean intensity": float(d.image_mean.mean()), "mean per-image std": float(d.image_std.mean()),
-               "std of image means": float(d.image_mean.std()) if d.count > 1 else 0.0}
+               "std of image means": float(d.image_mean.std(ddof=1)) if d.count > 1 else 0.0}
         if d.channels == 3:
             for channel, value in zip("RGB", d.channel_means.mean(0).tolist()):
                 row[f"mean {channel}"] = value

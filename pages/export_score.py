@@ -22,7 +22,7 @@ QUICK_IMAGES = 500
 SCORE_ESTIMATE_KEY = "score_estimate"
 
 st.title("Export & score")
-run = run_picker("Run", key="export_run")
+run = run_picker("Run", key="export_run", url_param="run")  # ?run=ID opens a run
 checkpoint = checkpoint_picker(run, key="export_checkpoint") if run else None
 if checkpoint is None:
     st.stop()

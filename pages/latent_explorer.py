@@ -32,7 +32,7 @@ def translation_explorer(model, run_id: str) -> None:
 
 
 st.title("Latent explorer")
-run = run_picker("Run", models=MODELS, key="latent_run")
+run = run_picker("Run", models=MODELS, key="latent_run", url_param="run")  # ?run=ID opens a run
 checkpoint = checkpoint_picker(run, key="latent_checkpoint") if run else None
 if checkpoint is None:
     st.stop()

@@ -1,18 +1,19 @@
 """The Dataset EDA page's pieces: the cached statistics (gan_core.eda) and images they were computed
 on, the summary table formatted for reading, the Plotly figures (per-channel and HSV distributions,
-per-image intensity) and the gallery of random images of a domain."""
+per-image intensity) and the gallery of random images of a domain. numpy only: the page imports no torch."""
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
 from gan_core import eda
-from gan_core.data import load_images
+from gan_core.data import load_pixels
 
 DOMAIN_COLOURS = {"monet": "#2a9d8f", "photo": "#e76f51", "images": "#264653", "digits": "#264653"}
 CHANNEL_NAMES = {1: ["intensity"], 3: ["red", "green", "blue"]}
@@ -29,8 +30,8 @@ def dataset_statistics(path: str) -> eda.DatasetStats:
 
 @st.cache_resource(show_spinner=False)
 def analysed_images(path: str):
-    """The cached uint8 images the statistics were computed on (memory-mapped, read-only here)."""
-    return load_images(path, eda.analysis_size(path))
+    """The cached uint8 images the statistics were computed on (load_pixels: memory-mapped, read-only here)."""
+    return load_pixels(path, eda.analysis_size(path))
 
 
 # --- tables -----------------------------------------------------------------------------------------
@@ -105,13 +106,16 @@ def gallery_indices(domains: list[str], domain: str, seed: int, size: int = GALL
     return random.Random(f"{seed}-{domain}").sample(indices, min(size, len(indices)))
 
 
-def gallery_images(path: str, image_set, domain: str, seed: int) -> list[tuple]:
-    """(image, caption) pairs: the original file when the dataset is a folder, else the cached pixels."""
+def gallery_images(path: str, data, domain: str, seed: int) -> list[tuple]:
+    """(image, caption) pairs: the original file when the dataset is a folder, else the cached pixels
+    (H x W x C, or H x W for one channel). `data` is load_pixels' result."""
     images = []
-    for index in gallery_indices(image_set.domains, domain, seed):
-        name = image_set.names[index]
+    for index in gallery_indices(data.domains, domain, seed):
+        name = data.names[index]
         original = Path(path) / name
-        pixels = image_set.images[index].permute(1, 2, 0).squeeze(-1).numpy()
+        pixels = np.asarray(data.pixels[index]).transpose(1, 2, 0)
+        if pixels.shape[-1] == 1:
+            pixels = pixels[..., 0]
         images.append((str(original) if original.is_file() else pixels, Path(name).name))
     return images
 

@@ -16,7 +16,7 @@ from PIL import Image
 
 from gan_core.cli import main
 from gan_core.data import (DatasetNotFoundError, EmptyDatasetError, ImageSet, InspectionReport, cache, inspect_dataset,
-                           load_images)
+                           load_images, load_pixels)
 
 
 @pytest.fixture(autouse=True)
@@ -151,6 +151,22 @@ class CountingDecoder:
         if self.calls == self.fail_on:
             raise KeyboardInterrupt
         return self.decode(*args)
+
+
+def test_load_pixels_is_load_images_as_numpy(tmp_path, monkeypatch):
+    root = _competition(tmp_path / "comp", monet=2, photo=3)
+    images = load_images(root, 32)
+    decoder = CountingDecoder(monkeypatch)
+    data = load_pixels(root, 32)
+    assert decoder.calls == 0  # the same cache
+    assert isinstance(data.pixels, np.ndarray) and data.pixels.dtype == np.uint8 and data.pixels.shape == (5, 3, 32, 32)
+    assert np.array_equal(data.pixels, images.images.numpy()) and data.names == images.names
+    assert data.domains == images.domains and data.report == images.report and data.report.source == str(root)
+    assert load_pixels(root, 16, channels=1).pixels.shape == (5, 1, 16, 16)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "a.jpg").write_bytes(b"")
+    with pytest.raises(EmptyDatasetError, match="no usable images in .*bad: 1 skipped; first: a.jpg: empty file"):
+        load_pixels(tmp_path / "bad", 32)
 
 
 def test_cache_is_reused_and_invalidated(tmp_path, cache_dir, monkeypatch):

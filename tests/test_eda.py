@@ -3,15 +3,21 @@ from __future__ import annotations
 
 import colorsys
 
+import numpy as np
 import pytest
-import torch
 
 from gan_core import eda
-from gan_core.data import InspectionReport, load_images
+from gan_core.data import InspectionReport, load_pixels
+from gan_core.data.cache import Cached
 
 
-def solid(rgb: tuple[int, ...], count: int = 2, size: int = 8) -> torch.Tensor:
-    return torch.tensor(rgb, dtype=torch.uint8).view(1, len(rgb), 1, 1).expand(count, -1, size, size).contiguous()
+def solid(rgb: tuple[int, ...], count: int = 2, size: int = 8) -> np.ndarray:
+    pixel = np.array(rgb, dtype=np.uint8).reshape(1, len(rgb), 1, 1)
+    return np.broadcast_to(pixel, (count, len(rgb), size, size)).copy()
+
+
+def random_pixels(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
 
 
 def test_solid_red_is_all_in_bin_255_with_hue_0_and_saturation_1():
@@ -21,22 +27,22 @@ def test_solid_red_is_all_in_bin_255_with_hue_0_and_saturation_1():
     assert stats.channel_histogram[1, 0] == pixels and stats.channel_histogram[2, 0] == pixels
     assert stats.hsv_histograms["hue"][0] == stats.hsv_histograms["hue"].sum() > 0
     assert stats.hsv_histograms["saturation"][-1] == stats.hsv_histograms["saturation"].sum()
-    assert torch.equal(stats.image_saturation, torch.ones(2))
-    assert torch.allclose(stats.channel_means, torch.tensor([[255.0, 0, 0]] * 2))
+    assert np.array_equal(stats.image_saturation, np.ones(2))
+    assert np.allclose(stats.channel_means, [[255.0, 0, 0]] * 2)
     hsv = eda.rgb_to_hsv(solid((255, 0, 0)))
-    assert torch.equal(hsv[:, 0], torch.zeros(2, 8, 8)) and torch.equal(hsv[:, 1:], torch.ones(2, 2, 8, 8))
+    assert np.array_equal(hsv[:, 0], np.zeros((2, 8, 8))) and np.array_equal(hsv[:, 1:], np.ones((2, 2, 8, 8)))
 
 
 def test_gray_has_saturation_0_and_no_hue():
     stats = eda.domain_stats("gray", solid((128, 128, 128)))
-    assert torch.equal(stats.image_saturation, torch.zeros(2))
+    assert np.array_equal(stats.image_saturation, np.zeros(2))
     assert stats.hsv_histograms["saturation"][0] == stats.hsv_histograms["saturation"].sum() > 0
     assert stats.hsv_histograms["hue"].sum() == 0  # grey has no hue: left out rather than piled on red
-    assert torch.allclose(stats.image_mean, torch.full((2,), 128.0)) and torch.equal(stats.image_std, torch.zeros(2))
+    assert np.allclose(stats.image_mean, np.full(2, 128.0)) and np.array_equal(stats.image_std, np.zeros(2))
 
 
 def test_rgb_to_hsv_matches_colorsys():
-    pixels = torch.randint(0, 256, (1, 3, 10, 10), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    pixels = random_pixels((1, 3, 10, 10), seed=0)
     hsv = eda.rgb_to_hsv(pixels)
     for y in range(10):
         for x in range(10):
@@ -45,16 +51,36 @@ def test_rgb_to_hsv_matches_colorsys():
 
 
 def test_per_image_moments_match_direct_computation_across_chunks(monkeypatch):
-    images = torch.randint(0, 256, (7, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    images = random_pixels((7, 3, 16, 16), seed=1)
     monkeypatch.setattr(eda, "CHUNK_PIXELS", 3 * 16 * 16)  # chunks of 3 images
     stats = eda.domain_stats("random", images)
-    flat = images.float().flatten(1)
-    assert torch.allclose(stats.image_mean, flat.mean(1), atol=1e-3)
-    assert torch.allclose(stats.image_std, flat.std(1, correction=0), atol=1e-3)
-    assert torch.allclose(stats.channel_means, images.float().mean((2, 3)), atol=1e-3)
-    expected = torch.stack([torch.bincount(images[:, c].flatten(), minlength=256) for c in range(3)])
-    assert torch.equal(stats.channel_histogram, expected)
-    assert torch.allclose(stats.channel_density().sum(1), torch.ones(3))
+    flat = images.reshape(len(images), -1).astype(np.float64)
+    assert stats.image_mean.dtype == stats.image_std.dtype == stats.channel_means.dtype == np.float32
+    assert np.allclose(stats.image_mean, flat.mean(1), atol=1e-3)
+    assert np.allclose(stats.image_std, flat.std(1), atol=1e-3)
+    assert np.allclose(stats.channel_means, images.mean((2, 3)), atol=1e-3)
+    expected = np.stack([np.bincount(images[:, c].ravel(), minlength=256) for c in range(3)])
+    assert np.array_equal(stats.channel_histogram, expected)
+    assert np.allclose(stats.channel_density().sum(1), np.ones(3))
+
+
+def test_dataset_stats_select_each_domains_images_even_when_not_stored_contiguously():
+    pixels = random_pixels((5, 3, 4, 4), seed=2)
+    domains = ["photo", "monet", "photo", "monet", "monet"]
+    report = InspectionReport("x", "folder", 4, 3, counts={"monet": 3, "photo": 2})
+    stats = eda.dataset_stats(Cached(pixels, [f"{i}.jpg" for i in range(5)], domains, report), report)
+    assert list(stats.domains) == ["monet", "photo"] and stats.source == "x" and stats.analysis_size == 4
+    for name, rows in {"monet": [1, 3, 4], "photo": [0, 2]}.items():
+        expected = eda.domain_stats(name, pixels[rows])
+        assert np.array_equal(stats.domains[name].channel_histogram, expected.channel_histogram)
+        assert np.array_equal(stats.domains[name].image_mean, expected.image_mean)
+    summary = eda.summary_table(stats)
+    assert summary.loc["monet", "std of image means"] == pytest.approx(float(expected_std(pixels[[1, 3, 4]])))
+
+
+def expected_std(images: np.ndarray) -> float:
+    """The sample std (n - 1) of the images' mean intensities, as the summary reports it."""
+    return images.reshape(len(images), -1).mean(1).std(ddof=1)
 
 
 def test_one_channel_images_have_no_colour_statistics():
@@ -82,8 +108,8 @@ def test_summary_of_the_real_monet_paintings(monet_dir, tmp_path):
     monet = stats.domains["monet"]
     assert monet.channel_histogram.sum() == 300 * 3 * 64 * 64
     assert stats.image_sizes["images"].sum() == 300
-    # Cross-check one image's statistics against the cached tensor itself.
-    first = load_images(tmp_path / "data", eda.ANALYSIS_SIZE, cache_dir=tmp_path / "cache").images[0].float()
+    # Cross-check one image's statistics against the cached pixels themselves.
+    first = load_pixels(tmp_path / "data", eda.ANALYSIS_SIZE, cache_dir=tmp_path / "cache").pixels[0]
     assert float(monet.image_mean[0]) == pytest.approx(float(first.mean()), abs=1e-3)
 
 

@@ -1,24 +1,23 @@
 """The Dataset EDA page's helpers (studio.eda_view) on synthetic statistics and a tiny image folder."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
-import torch
 
 from gan_core import eda
-from gan_core.data import load_images
+from gan_core.data import load_pixels
 from studio.eda_view import (channel_figure, gallery_images, gallery_indices, hsv_figure, per_image_histograms,
                              readable)
 from studio_support import image_folder
 
 
-def stats_of(**domains: torch.Tensor) -> eda.DatasetStats:
+def stats_of(**domains: np.ndarray) -> eda.DatasetStats:
     return eda.DatasetStats("x", 8, {n: eda.domain_stats(n, images) for n, images in domains.items()},
                             pd.DataFrame(columns=["size", "images"]), 0.1)
 
 
-def random_images(count: int, channels: int = 3, seed: int = 0) -> torch.Tensor:
-    generator = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (count, channels, 8, 8), dtype=torch.uint8, generator=generator)
+def random_images(count: int, channels: int = 3, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (count, channels, 8, 8), dtype=np.uint8)
 
 
 def test_readable_puts_domains_in_columns_and_formats_numbers():
@@ -59,11 +58,16 @@ def test_gallery_indices_are_of_the_domain_and_follow_the_seed():
 
 def test_gallery_shows_a_folders_original_files_else_the_cached_pixels(tmp_path):
     folder = image_folder(tmp_path / "images", count=3)
-    image_set = load_images(folder, 16, cache_dir=tmp_path / "cache")
-    shown = gallery_images(str(folder), image_set, image_set.domains[0], seed=0)
+    data = load_pixels(folder, 16, cache_dir=tmp_path / "cache")
+    shown = gallery_images(str(folder), data, data.domains[0], seed=0)
     assert len(shown) == 3
     assert all(image == str(folder / caption) for image, caption in shown)
     # Names that are no files there (MNIST's, a zip's): the analysed pixels, H x W x C.
-    cached = gallery_images(str(tmp_path / "elsewhere"), image_set, image_set.domains[0], seed=0)
+    cached = gallery_images(str(tmp_path / "elsewhere"), data, data.domains[0], seed=0)
     assert [caption for _, caption in cached] == [caption for _, caption in shown]
     assert all(image.shape == (16, 16, 3) and image.dtype == "uint8" for image, _ in cached)
+    first = data.names.index(cached[0][1])  # a plain folder: names are the file names
+    assert np.array_equal(cached[0][0], data.pixels[first].transpose(1, 2, 0))
+    # One channel: H x W, as st.image shows a grey image.
+    grey = load_pixels(folder, 16, channels=1, cache_dir=tmp_path / "cache")
+    assert all(image.shape == (16, 16) for image, _ in gallery_images(str(tmp_path), grey, grey.domains[0], seed=0))

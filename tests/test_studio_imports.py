@@ -1,5 +1,6 @@
-"""What the studio imports and when: Home checks a dataset without torch (a first paint that does not
-wait seconds for it), and the warm-up thread then loads torch and torchvision for the other pages."""
+"""What the studio imports and when: Home checks a dataset and Dataset EDA analyses it without torch (a
+first paint that does not wait seconds for it), and the warm-up thread then loads torch and torchvision
+for the other pages."""
 import subprocess
 import sys
 from pathlib import Path
@@ -16,18 +17,39 @@ def run_python(code: str) -> str:
     return done.stdout.strip()
 
 
-def test_home_page_modules_and_a_dataset_check_import_no_torch(competition_data, session_folders):
-    out = run_python(f"""
+def import_page_modules(page: str) -> str:
+    """Code that imports every module a page's `from ... import` lines name, as its first run does."""
+    return f"""
 import ast, importlib, sys
-tree = ast.parse(open('pages/home.py').read())
+tree = ast.parse(open({page!r}).read())
 for node in tree.body:
     if isinstance(node, ast.ImportFrom):
         importlib.import_module(node.module)
+"""
+
+
+def test_home_page_modules_and_a_dataset_check_import_no_torch(competition_data, session_folders):
+    out = run_python(import_page_modules("pages/home.py") + f"""
 from gan_core.data import inspect_dataset
 report = inspect_dataset({str(competition_data)!r})
 print(report.counts['monet'], report.counts['photo'], 'torch' in sys.modules, 'torchvision' in sys.modules)
 """)
     assert out.split()[-4:] == ["300", "7038", "False", "False"]
+
+
+def test_dataset_eda_page_modules_and_an_analysis_import_no_torch(competition_data, session_folders):
+    out = run_python(import_page_modules("pages/dataset_eda.py") + f"""
+from gan_core import eda
+from studio import eda_view
+stats = eda.analyse({str(competition_data)!r})
+eda.summary_table(stats), eda_view.channel_figure(stats), eda_view.hsv_figure(stats)
+eda_view.per_image_histograms(stats)
+shown = eda_view.gallery_images({str(competition_data)!r}, eda_view.analysed_images({str(competition_data)!r}),
+                                'photo', 0)
+print(stats.domains['monet'].count, stats.domains['photo'].count, len(shown),
+      'torch' in sys.modules, 'torchvision' in sys.modules)
+""")
+    assert out.split()[-5:] == ["300", "7038", "8", "False", "False"]
 
 
 def test_loading_images_still_gives_torch_tensors(competition_data, session_folders):

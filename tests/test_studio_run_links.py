@@ -1,4 +1,5 @@
-"""A run's address opens it (?run=ID on the Train page, written back when another run is chosen),
+"""A run's address opens it (?run=ID on the Train, Latent explorer and Export pages, written back when
+another run is chosen),
 and the Train and Runs pages' chart controls (TensorBoard's smoothing, a log scale) and colours,
 through studio/app.py in AppTest. The runs are copies of the small finished run of studio_support."""
 from __future__ import annotations
@@ -33,9 +34,9 @@ def two_runs(tmp_path, monkeypatch):
     reset_studio()
 
 
-def train_page(query: dict | None = None) -> AppTest:
+def page_at(query: dict | None = None, page: str = "train") -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=120)
-    at.switch_page("../pages/train.py")
+    at.switch_page(f"../pages/{page}.py")
     at.query_params.update(query or {})
     at.run()
     assert_no_exception(at)
@@ -47,7 +48,7 @@ def chart_spec(at: AppTest, key: str) -> dict:
 
 
 def test_the_url_opens_a_run_and_follows_the_choice(two_runs):
-    at = train_page({"run": "older"})
+    at = page_at({"run": "older"})
     assert at.selectbox(key="train_run").value == "older" and "older :green-badge[finished]" in texts(at)
     command = at.code[0].value  # the run's exact settings as a command, to copy
     assert command.startswith("python -m gan_core train --model dcgan") and "--run-id tiny" in command
@@ -62,20 +63,29 @@ def test_the_url_opens_a_run_and_follows_the_choice(two_runs):
 
 
 def test_without_a_run_in_the_url_the_newest_is_shown_and_written_to_it(two_runs):
-    at = train_page()
+    at = page_at()
     assert at.selectbox(key="train_run").value == "newer" and at.query_params["run"] == "newer"
 
 
 def test_an_unknown_run_in_the_url_is_said_in_one_line(two_runs):
-    at = train_page({"run": "no-such-run"})
+    at = page_at({"run": "no-such-run"})
     assert [w.value for w in at.warning] == [f"No run `no-such-run` in `{two_runs}`: showing `newer`."]
     assert not at.error and at.selectbox(key="train_run").value == "newer" and at.query_params["run"] == "newer"
     at.run()
     assert not at.warning  # said once; the URL names the run shown
 
 
+@pytest.mark.parametrize("page,key", [("latent_explorer", "latent_run"), ("export_score", "export_run")])
+def test_the_url_opens_a_run_on_the_pages_that_pick_one(two_runs, page, key):
+    at = page_at({"run": "older"}, page)
+    assert at.selectbox(key=key).value == "older"
+    at.selectbox(key=key).set_value("newer").run()
+    assert_no_exception(at)
+    assert at.query_params["run"] == "newer"
+
+
 def test_train_page_charts_smooth_and_go_log_scale(two_runs):
-    at = train_page({"run": "older"})
+    at = page_at({"run": "older"})
     assert at.slider(key="train_smoothing").value == charts.SMOOTHING_DEFAULT
     spec = chart_spec(at, "losses_older")
     shown = [t for t in spec["data"] if t.get("showlegend") is not False]

@@ -1,12 +1,13 @@
-"""The two entry points: load_images (for training and export) and inspect_dataset (for the
-`inspect` command and the studio's data page)."""
+"""The entry points: load_images (for training and export), load_pixels (the same images as numpy
+arrays, for the studio's Dataset EDA page) and inspect_dataset (for the `inspect` command and the
+studio's data page)."""
 from __future__ import annotations
 
 import dataclasses
 import os
 from typing import TYPE_CHECKING
 
-from gan_core.data.cache import build_cache, cache_root, cache_stem, dataset_key, existing_stems, read_cache
+from gan_core.data.cache import Cached, build_cache, cache_root, cache_stem, dataset_key, existing_stems, read_cache
 from gan_core.data.errors import EmptyDatasetError
 from gan_core.data.layout import find_dataset
 from gan_core.data.report import InspectionReport
@@ -15,11 +16,10 @@ if TYPE_CHECKING:
     from gan_core.data.imageset import ImageSet
 
 
-def load_images(path: str | os.PathLike, image_size: int, channels: int | None = None,
-                cache_dir: str | os.PathLike | None = None, callbacks=None) -> ImageSet:
-    """All usable images of a dataset as uint8 [N, C, image_size, image_size], decoded once and then
-    read from the cache. channels None keeps the source's own: 3, or 1 for MNIST. Emits "progress"
-    events while decoding."""
+def load_pixels(path: str | os.PathLike, image_size: int, channels: int | None = None,
+                cache_dir: str | os.PathLike | None = None, callbacks=None) -> Cached:
+    """What load_images returns, as the cache's numpy arrays: pixels uint8 [N, C, image_size, image_size]
+    (memory-mapped), names, domains and the report. Needs no torch (the studio's Dataset EDA page)."""
     if image_size < 1:
         raise ValueError(f"image_size must be positive, got {image_size}")
     with find_dataset(path) as dataset:
@@ -33,11 +33,20 @@ def load_images(path: str | os.PathLike, image_size: int, channels: int | None =
     if not cached.names:
         example = f"; first: {report.skipped[0][0]}: {report.skipped[0][1]}" if report.skipped else ""
         raise EmptyDatasetError(f"no usable images in {path}: {len(report.skipped)} skipped{example}")
+    return dataclasses.replace(cached, report=report)
+
+
+def load_images(path: str | os.PathLike, image_size: int, channels: int | None = None,
+                cache_dir: str | os.PathLike | None = None, callbacks=None) -> ImageSet:
+    """All usable images of a dataset as uint8 [N, C, image_size, image_size], decoded once and then
+    read from the cache. channels None keeps the source's own: 3, or 1 for MNIST. Emits "progress"
+    events while decoding."""
+    cached = load_pixels(path, image_size, channels, cache_dir, callbacks)
     import torch
 
-    from gan_core.data.imageset import ImageSet  # torch: imported here, inspect_dataset needs none
+    from gan_core.data.imageset import ImageSet  # torch: imported here, load_pixels and inspect_dataset need none
 
-    return ImageSet(torch.from_numpy(cached.pixels), cached.names, cached.domains, report, str(path))
+    return ImageSet(torch.from_numpy(cached.pixels), cached.names, cached.domains, cached.report, str(path))
 
 
 def inspect_dataset(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None,
