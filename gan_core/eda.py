@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from gan_core.data import inspect_dataset, load_pixels
-from gan_core.data.cache import Cached
+from gan_core.data.cache import Cached, domain_rows
 from gan_core.data.layout import find_dataset
 from gan_core.events import emit
 
@@ -170,19 +170,12 @@ def image_size_table(inspection) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["size", "images"])
 
 
-def domain_pixels(pixels: np.ndarray, domains: list[str], name: str) -> np.ndarray:
-    """The images of one domain: a view when they are stored contiguously (as caches store them), else a copy."""
-    indices = np.flatnonzero(np.asarray(domains) == name)
-    first, last = indices[0], indices[-1]
-    return pixels[first:last + 1] if last - first + 1 == len(indices) else pixels[indices]
-
-
 def dataset_stats(data: Cached, inspection, callbacks=None) -> DatasetStats:
     """Per-domain statistics of load_pixels' result; `inspection` is the dataset's InspectionReport."""
     started = time.perf_counter()
     done, domains = 0, {}
     for name in sorted(set(data.domains)):
-        images = domain_pixels(data.pixels, data.domains, name)
+        images = data.pixels[domain_rows(data.domains, name)[1]]
         domains[name] = domain_stats(name, images, callbacks, done, len(data.pixels))
         done += len(images)
     return DatasetStats(data.report.source, data.pixels.shape[-1], domains,

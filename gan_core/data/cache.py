@@ -45,6 +45,14 @@ class Cached:
     report: InspectionReport
 
 
+def domain_rows(domains: list[str], name: str) -> tuple[list[int], slice | list[int]]:
+    """The indices of `name`'s images, and what selects them: a slice when they are stored
+    contiguously (as caches store domains, so selecting is a view, not a copy), else the indices."""
+    indices = [i for i, d in enumerate(domains) if d == name]
+    contiguous = indices and indices[-1] - indices[0] + 1 == len(indices)
+    return indices, slice(indices[0], indices[-1] + 1) if contiguous else indices
+
+
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     """The explicit argument, then $GAN_STUDIO_CACHE, then the platform's user cache folder
     (~/.cache/monet-gan-studio on Linux; gan_core.locations)."""

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import torch
 
+from gan_core.data.cache import domain_rows
 from gan_core.data.errors import EmptyDatasetError
 from gan_core.data.report import InspectionReport
 
@@ -36,12 +37,8 @@ class ImageSet:
         present = self.domain_names
         if domain == "all" or (domain not in present and set(present) <= set(DOMAINLESS)):
             return self
-        indices = [i for i, d in enumerate(self.domains) if d == domain]
+        indices, rows = domain_rows(self.domains, domain)
         if not indices:
             raise EmptyDatasetError(f"no {domain!r} images in {self.source}: it holds {', '.join(present)}")
-        first, last = indices[0], indices[-1]
-        # Domains are stored contiguously, so this is normally a view, not a copy.
-        images = (self.images[first:last + 1] if last - first + 1 == len(indices)
-                  else self.images[torch.tensor(indices)])
-        return ImageSet(images, [self.names[i] for i in indices], [domain] * len(indices), self.report,
+        return ImageSet(self.images[rows], [self.names[i] for i in indices], [domain] * len(indices), self.report,
                         self.source)
