@@ -45,6 +45,9 @@ class TrainConfig:
     ndf: int = _f(64, "Discriminator width.", group="model")
     d_layers: int = _f(3, "Translation models: PatchGAN stride-2 layers, which set the patch each output value "
                        "judges: 1 = 16x16, 2 = 34x34, 3 = 70x70 (the papers'), 4 = 142x142 pixels.", group="model")
+    d_norm: str = _f("instance", "Translation models: PatchGAN normalisation after its inner convs: instance (the "
+                     "papers': each feature map of each image brought to mean 0 and std 1) or none (the CUT "
+                     "reference's --normD none).", ("instance", "none"), "model")
     mlp_hidden: int = _f(256, "Hidden units of the MLP GAN (first generator layer).", group="model")
     d_head: str = _f("conv", "DCGAN discriminator head: a final 4x4 conv, or adaptive average pooling + linear.",
                      ("conv", "avgpool"), "model")
@@ -252,7 +255,7 @@ FIELD_MODELS = {
     "lambda_identity": ("cyclegan",), "pool_size": ("cyclegan",), "lambda_rec": ("fastgan",),
     "upsample": ("dcgan",) + TRANSLATION_MODELS,
     **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "epoch_size", "flip", "jitter", "crop_size",
-                                             "d_layers")},
+                                             "d_layers", "d_norm")},
     **{name: _CUT for name in ("lambda_gan", "lambda_nce", "nce_idt", "nce_layers", "nce_patches",
                                "nce_temperature", "nce_dim", "flip_equivariance")},
 }
@@ -332,6 +335,13 @@ def default_data_path() -> str:
     if env:
         return env
     return str(Path(__file__).resolve().parent.parent / "data")
+
+
+def default_reference() -> Path:
+    """The Monet paintings scores compare with: $GAN_STUDIO_DATA/monet_jpg, or the competition zip
+    $GAN_STUDIO_DATA itself (scored as its monet_jpg/ members)."""
+    data = Path(default_data_path())
+    return data if data.is_file() else data / "monet_jpg"
 
 
 # What the trainer records in a run's config.json beside its settings: facts about the run, not settings.

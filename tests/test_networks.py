@@ -112,3 +112,19 @@ def test_d_layers_reaches_cut_and_cyclegan_and_is_checked():
         assert D(torch.zeros(1, 3, 64, 64)).shape == (1, 1, 14, 14)  # 3: 6x6
     assert TrainConfig(model="cut", d_layers=5).validate() == ["d_layers=5: choose 1, 2, 3 (the 70x70 PatchGAN) or 4"]
     assert TrainConfig(model="cut", d_layers=0).validate()
+
+
+def test_d_norm_reaches_cut_and_cyclegan_and_is_checked():
+    from gan_core.config import TrainConfig
+    from gan_core.models.cut import CUT
+    from gan_core.models.cyclegan import CycleGAN
+    from torch import nn
+
+    for norm, count in (("instance", 3), ("none", 0)):
+        for model in ("cut", "cyclegan"):
+            cfg = TrainConfig(model=model, image_size=64, ngf=8, ndf=8, n_blocks=6, d_norm=norm)
+            net = CUT(cfg, 3, torch.device("cpu")) if model == "cut" else CycleGAN(cfg, 3, torch.device("cpu"))
+            for D in ([net.D] if model == "cut" else [net.D_monet, net.D_photo]):
+                assert sum(isinstance(m, nn.InstanceNorm2d) for m in D.modules()) == count
+                assert D(torch.zeros(1, 3, 64, 64)).shape == (1, 1, 6, 6)
+    assert TrainConfig(model="cut", d_norm="batch").validate() == ["d_norm='batch': choose one of instance, none"]

@@ -44,7 +44,7 @@ class CUT(TranslationModel):
     def __init__(self, cfg, channels, device):
         super().__init__(cfg, channels, device)
         self.G = build_generator(cfg, channels)
-        self.D = PatchGANDiscriminator(channels, cfg.ndf, cfg.d_layers)
+        self.D = PatchGANDiscriminator(channels, cfg.ndf, cfg.d_layers, cfg.d_norm)
         self.nce_layers = nce_layer_ids(cfg, self.G)
         self.F = PatchSampler(self._feature_channels(channels), cfg.nce_dim)
         self.nets = {"G": self.G, "D": self.D, "F": self.F}

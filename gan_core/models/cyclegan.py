@@ -43,8 +43,8 @@ class CycleGAN(TranslationModel):
         super().__init__(cfg, channels, device)
         self.G_monet = build_generator(cfg, channels)
         self.G_photo = build_generator(cfg, channels)
-        self.D_monet = PatchGANDiscriminator(channels, cfg.ndf, cfg.d_layers)
-        self.D_photo = PatchGANDiscriminator(channels, cfg.ndf, cfg.d_layers)
+        self.D_monet = PatchGANDiscriminator(channels, cfg.ndf, cfg.d_layers, cfg.d_norm)
+        self.D_photo = PatchGANDiscriminator(channels, cfg.ndf, cfg.d_layers, cfg.d_norm)
         self.nets = {"G_monet": self.G_monet, "G_photo": self.G_photo,
                      "D_monet": self.D_monet, "D_photo": self.D_photo}
         for net in self.nets.values():
