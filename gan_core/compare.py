@@ -31,8 +31,7 @@ from gan_core.latent import sample_images
 from gan_core.metrics.fid import KID_SUBSETS, kid_subset_size
 from gan_core.models import load_model
 from gan_core.models.base import seeded_generator, to_uint8
-from gan_core.runs import (Run, list_reports, read_json_object, report_problem, runs_root,  # noqa: F401
-                           write_json_atomic)
+from gan_core.runs import Run, runs_root, write_json_atomic
 from gan_core.trainer import train
 
 DEFAULT_KID_SAMPLES = 500
@@ -223,21 +222,3 @@ def markdown(report: dict) -> str:
         lines += ["", f"## {model}", "", f"Run: `{report['runs'][model]}`", "", f"![{model} evolution]({gif})", ""]
         lines += [f"![{name}]({name})" for name in report["grids"][model][-1:]]
     return "\n".join(lines) + "\n"
-
-
-def load_report(folder: str | Path) -> dict:
-    """report.json with paths made absolute: table (rows), gifs {model: Path}, runs {model: Path},
-    grids {model: [Path]}, kid_samples, settings."""
-    folder = Path(folder)
-    path = folder / "report.json"
-    if not path.exists():
-        raise FileNotFoundError(f"no comparison report at {path}: run `python -m gan_core compare` first")
-    problem = report_problem(folder)
-    if problem:
-        raise ValueError(f"comparison {folder} cannot be shown: {problem}. Its runs are intact; run the same "
-                         f"`python -m gan_core compare` with --out {folder} again to rewrite it")
-    report = read_json_object(path)[0]
-    report["gifs"] = {m: folder / name for m, name in report["gifs"].items()}
-    report["grids"] = {m: [folder / name for name in names] for m, names in report["grids"].items()}
-    report["runs"] = {m: Path(p) for m, p in report["runs"].items()}
-    return report

@@ -26,8 +26,12 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gan_core.config import type_problems
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 STATES = ("running", "paused", "stopped", "finished", "failed")
 ACTIVE_STATES = ("running", "paused")
@@ -454,6 +458,12 @@ PLAN_KEYS = {"sweep_id": str, "batch_sizes": list, "lrs": list, "kid_samples": i
 BASE_KEYS = ("model", "image_size", "epochs", "steps", "device")
 # The table's columns a reader relies on (older sweeps may lack later ones).
 TABLE_KEYS = ("batch_size", "lr")
+SUMMARISED = ("loss_g", "loss_d", "d_x", "d_g_z1", "d_g_z2")
+# sweep.csv's columns, one row per ended combination (gan_core.sweep writes it).
+COLUMNS = ["run", "batch_size", "lr", "state", "steps",
+           *[f"{name}_{kind}" for name in SUMMARISED for kind in ("final", "mean")],
+           "images_per_s", "kid_mean", "kid_std", "kid_samples", "kid_reference_images"]
+
 
 
 def plan_problem(folder: str | Path) -> str | None:
@@ -495,6 +505,26 @@ def list_sweeps(runs_dir: str | Path | None = None) -> list[Path]:
     return sorted(found, key=lambda p: (p / "sweep.json").stat().st_mtime, reverse=True)
 
 
+def load_sweep(folder: str | Path) -> pd.DataFrame:
+    """The sweep's table (empty, with its columns, before the first combination has ended).
+    ValueError naming sweep.csv when it cannot be read."""
+    import pandas as pd  # here: the runs command and run listings need no pandas
+
+    path = Path(folder) / "sweep.csv"
+    if not path.exists():
+        return pd.DataFrame(columns=COLUMNS)
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as e:  # pandas' ParserError and EmptyDataError are ValueErrors
+        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+    else:
+        missing = [c for c in TABLE_KEYS if c not in table]
+        if not missing:
+            return table
+        reason = f"no column {', '.join(missing)}"
+    raise ValueError(f"{path} is damaged ({reason}): delete it and run the sweep again to rebuild it from its runs")
+
+
 REPORT_KEYS = {"table": list, "gifs": dict, "grids": dict, "runs": dict, "kid_samples": int, "settings": dict}
 
 
@@ -519,3 +549,21 @@ def list_reports(runs_dir: str | Path | None = None) -> list[Path]:
     root = runs_root(runs_dir)
     found = root.glob("*/report.json") if root.is_dir() else []
     return [p.parent for p in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)]
+
+
+def load_report(folder: str | Path) -> dict:
+    """report.json with paths made absolute: table (rows), gifs {model: Path}, runs {model: Path},
+    grids {model: [Path]}, kid_samples, settings."""
+    folder = Path(folder)
+    path = folder / "report.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no comparison report at {path}: run `python -m gan_core compare` first")
+    problem = report_problem(folder)
+    if problem:
+        raise ValueError(f"comparison {folder} cannot be shown: {problem}. Its runs are intact; run the same "
+                         f"`python -m gan_core compare` with --out {folder} again to rewrite it")
+    report = read_json_object(path)[0]
+    report["gifs"] = {m: folder / name for m, name in report["gifs"].items()}
+    report["grids"] = {m: [folder / name for name in names] for m, names in report["grids"].items()}
+    report["runs"] = {m: Path(p) for m, p in report["runs"].items()}
+    return report

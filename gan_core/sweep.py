@@ -2,7 +2,7 @@
 as an ordinary run, then summarised in one table.
 
 <runs dir>/<sweep id>/sweep.json            the plan: grid, base settings, KID sample count, run ids
-<runs dir>/<sweep id>/sweep.csv             one row per ended combination (columns: COLUMNS)
+<runs dir>/<sweep id>/sweep.csv             one row per ended combination (columns: gan_core.runs.COLUMNS)
 <runs dir>/<sweep id>-bs32-lr0.0002/ ...    each combination's run, like any other run
 
 The learning rate is used for both G and D. Started again with the same plan, a killed or stopped
@@ -22,20 +22,14 @@ from gan_core import atomic
 from gan_core.config import NOISE_MODELS, RESUME_MUTABLE, TrainConfig
 from gan_core.device import select_device
 from gan_core.events import CancelledError, Control, emit
-from gan_core.metrics.fid import kernel_inception_distance
-from gan_core.metrics.inception import POOL, extract, load_extractor, resolve_weights
 from gan_core.models import load_model
 from gan_core.models.base import seeded_generator, to_uint8
-from gan_core.runs import (TABLE_KEYS, Run, list_sweeps, plan_problem, read_json_object, runs_root,  # noqa: F401
-                            write_json_atomic)
+from gan_core.runs import (COLUMNS, SUMMARISED, Run, load_sweep, plan_problem, read_json_object, runs_root,
+                           write_json_atomic)
 from gan_core.trainer import load_training_images, train
 
 DEFAULT_KID_SAMPLES = 500
 SWEPT = ("batch_size", "lr_g", "lr_d", "run_id")
-SUMMARISED = ("loss_g", "loss_d", "d_x", "d_g_z1", "d_g_z2")
-COLUMNS = ["run", "batch_size", "lr", "state", "steps",
-           *[f"{name}_{kind}" for name in SUMMARISED for kind in ("final", "mean")],
-           "images_per_s", "kid_mean", "kid_std", "kid_samples", "kid_reference_images"]
 # Settings a resumed sweep may change; epochs and steps may not, or its rows would not compare.
 PLAN_MUTABLE = (RESUME_MUTABLE - {"epochs", "steps"}) | set(SWEPT)
 
@@ -71,24 +65,6 @@ def read_plan(folder: str | Path) -> dict:
         raise ValueError(f"sweep {folder} cannot be used: {problem}. Its runs are intact; restore sweep.json, "
                          f"or start a new sweep (another sweep id)")
     return read_json_object(folder / "sweep.json")[0]
-
-
-def load_sweep(folder: str | Path) -> pd.DataFrame:
-    """The sweep's table (empty, with its columns, before the first combination has ended).
-    ValueError naming sweep.csv when it cannot be read."""
-    path = Path(folder) / "sweep.csv"
-    if not path.exists():
-        return pd.DataFrame(columns=COLUMNS)
-    try:
-        table = pd.read_csv(path)
-    except (OSError, ValueError) as e:  # pandas' ParserError and EmptyDataError are ValueErrors
-        reason = f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
-    else:
-        missing = [c for c in TABLE_KEYS if c not in table]
-        if not missing:
-            return table
-        reason = f"no column {', '.join(missing)}"
-    raise ValueError(f"{path} is damaged ({reason}): delete it and run the sweep again to rebuild it from its runs")
 
 
 def plan_sweep(base_cfg: TrainConfig, batch_sizes, lrs, sweep_id: str,
@@ -144,6 +120,9 @@ class MonetKID:
     resizes alike. The paintings' features are computed once, for every combination."""
 
     def __init__(self, cfg: TrainConfig, n: int, callbacks=None, control: Control | None = None):
+        # Here, not at the top: torch-fidelity imports torchvision (seconds), and the Sweep page imports this module.
+        from gan_core.metrics.inception import load_extractor, resolve_weights
+
         self.n, self.callbacks, self.control = n, callbacks, control
         self.device = select_device(cfg.device)
         self.extractor = load_extractor(resolve_weights(), self.device)
@@ -153,12 +132,16 @@ class MonetKID:
         self.z = torch.randn(n, cfg.latent_dim, generator=seeded_generator(cfg.seed, 17))
 
     def _features(self, images: list[torch.Tensor], source: str) -> torch.Tensor:
+        from gan_core.metrics.inception import POOL, extract
+
         images = [im.expand(3, -1, -1) for im in images]  # grey (MNIST) as RGB
         size = 32 if self.device.type == "cuda" else 8
         batches = (images[i:i + size] for i in range(0, len(images), size))
         return extract(batches, len(images), self.extractor, self.callbacks, self.control, source)[POOL]
 
     def __call__(self, run: Run) -> dict:
+        from gan_core.metrics.fid import kernel_inception_distance
+
         model, _ = load_model(run.path, device=self.device)
         fakes = torch.cat([model.generate(z) for z in self.z.split(64)]).cpu()
         images = to_uint8(fakes)

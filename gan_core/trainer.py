@@ -25,7 +25,7 @@ from gan_core.config import TRANSLATION_MODELS, TrainConfig, default_data_path
 from gan_core.device import bf16_supported, select_device
 from gan_core.events import Control, emit
 from gan_core.models import build_model
-from gan_core.models.base import grid_rows
+from gan_core.grid import grid_rows, make_grid, to_image
 from gan_core.reporting import StatsWriter
 from gan_core.runs import HEARTBEAT_S, Run, claim_run, create_run, runs_root, truncate_jsonl, write_json_atomic
 from gan_core.schedules import replanned_rates
@@ -68,13 +68,11 @@ def refuse_unsupported(cfg: TrainConfig, device: torch.device | None = None) -> 
 
 def save_grid(images: torch.Tensor, path: Path) -> torch.Tensor:
     """Write a [-1, 1] batch as a PNG grid (atomically: the studio may be reading it)."""
-    import torchvision.utils as vutils  # here: slow to import, and the studio imports this module for its pages
-
-    grid = vutils.make_grid(images, nrow=grid_rows(len(images)), normalize=True, value_range=(-1, 1))
+    grid = make_grid(images, nrow=grid_rows(len(images)))
     from gan_core.atomic import atomic_open
 
     with atomic_open(path, "wb", fsync=False) as f:  # a grid is redrawn: no fsync
-        vutils.save_image(grid, f, format="png")
+        to_image(grid).save(f, format="png")
     return grid
 
 

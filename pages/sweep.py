@@ -3,8 +3,7 @@ the background; the sweep's table and a heatmap of one of its columns. The form,
 sweep's view are in studio.sweep_view."""
 import streamlit as st
 
-from gan_core.runs import sweep_problem
-from gan_core.sweep import list_sweeps
+from gan_core.runs import list_sweeps, sweep_problem
 from studio.sweep_view import CHOSEN_KEY, new_sweep_form, show_sweep, sweep_choices
 from studio.widgets import dataset_path, no_dataset_notice, runs_dir
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from gan_core.metrics import append_score, default_reference, evaluate
+from gan_core import metrics  # its names load on first use: the Inception stack only when scoring
+from gan_core.config import default_reference
 from gan_core.runs import Run, read_json_object
 
 EXPORTS = "exports"
@@ -233,12 +234,12 @@ def score_and_record(run_path: Path, zip_path: Path, reference: Path, max_images
     """Score the zip (a background job) and append the result to the run's scores.jsonl, with the
     zip's path, the manifest's step, checkpoint and seed, and the zip's sha256 that links the score
     to these bytes."""
-    result = evaluate(Path(zip_path).resolve(), reference, max_images=max_images, callbacks=callbacks,
-                      control=control)
+    result = metrics.evaluate(Path(zip_path).resolve(), reference, max_images=max_images, callbacks=callbacks,
+                              control=control)
     result.update({k: details.get(k) for k in ("step", "checkpoint", "seed")})
     if details.get("sha256"):
         result["sha256"] = details["sha256"]
-    append_score(run_path, result)
+    metrics.append_score(run_path, result)
     return result
 
 

@@ -16,6 +16,7 @@ from gan_core import latent
 from gan_core.data import DatasetError, load_images
 from gan_core.data.decode import SkippedImage, decode_image
 from gan_core.device import select_device
+from gan_core.grid import make_grid, to_image
 from gan_core.models import load_model
 from gan_core.translate import preview
 from studio.widgets import dataset_path
@@ -50,10 +51,7 @@ def dataset_photos(path: str, image_size: int, channels: int):
 # --- images -----------------------------------------------------------------------------------------
 def to_pil(images: torch.Tensor) -> Image.Image:
     """A batch of [-1, 1] images as one PIL image, side by side."""
-    import torchvision.utils as vutils  # here: imported in the background (studio.warmup) or on first use
-
-    grid = vutils.make_grid(images, nrow=len(images), padding=2, pad_value=1.0, normalize=True, value_range=(-1, 1))
-    return Image.fromarray(grid.mul(255).round().byte().permute(1, 2, 0).numpy())
+    return to_image(make_grid(images, nrow=len(images), padding=2, pad_value=1.0))
 
 
 def enlarged(image: Image.Image, min_side: int = DISPLAY_PX) -> Image.Image:

@@ -7,9 +7,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from gan_core.compare import list_reports, load_report, report_problem
-from gan_core.runs import read_json_object, sweep_problem
-from gan_core.sweep import list_sweeps, load_sweep, plan_problem
+from gan_core.runs import (list_reports, list_sweeps, load_report, load_sweep, plan_problem, read_json_object,
+                           report_problem, sweep_problem)
 from studio.tables import show_table
 
 TABLE_COLUMNS = ["model", "state", "steps", "epochs", "train_s", "loss_d_final", "loss_g_final", "loss_d_mean",

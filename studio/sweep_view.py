@@ -14,8 +14,8 @@ import streamlit as st
 from gan_core.config import NOISE_MODELS, TrainConfig, build_config
 from gan_core.device import select_device
 from gan_core.estimate import estimate_runs
-from gan_core.sweep import (DEFAULT_KID_SAMPLES, combinations, load_sweep, plan_sweep, read_plan, resume_sweep,
-                            run_sweep)
+from gan_core.runs import load_sweep
+from gan_core.sweep import DEFAULT_KID_SAMPLES, combinations, plan_sweep, read_plan, resume_sweep, run_sweep
 from studio.estimate_view import describe_sweep, show_estimate, start_estimate
 from studio.jobs import JobBusyError, registry
 from studio.widgets import runs_dir, show_job_progress

@@ -1,6 +1,7 @@
-"""Heavy imports done in the background once the first page is drawn. torch and torchvision take
-seconds to import on a 2-core machine; Home needs neither (gan_core.data inspects datasets with
-numpy), so the pages opened after it find them loaded instead of importing them first.
+"""Heavy imports done in the background once the first page is drawn. torch takes seconds to import on
+a 2-core machine; Home does not need it (gan_core.data inspects datasets with numpy), so the pages
+opened after it find it loaded instead of importing it first. torchvision, as slow again, is needed by
+no page nor by the trainer (gan_core.grid makes their grids), so it is not warmed.
 
 Only third-party packages are warmed: their imports never wait on a module of this project, so the
 page's own imports (which may be waiting on torch) cannot deadlock with the warm-up thread."""
@@ -10,7 +11,7 @@ import importlib
 import logging
 import threading
 
-HEAVY_MODULES = ("torch", "torchvision.utils")
+HEAVY_MODULES = ("torch",)
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None

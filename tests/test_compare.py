@@ -9,7 +9,8 @@ import torch
 from PIL import Image
 
 from gan_core.cli import main
-from gan_core.compare import compare, copy_epoch_grids, list_reports, load_report, train_or_resume
+from gan_core.compare import compare, copy_epoch_grids, train_or_resume
+from gan_core.runs import list_reports, load_report
 from gan_core.config import TrainConfig, build_config
 from gan_core.events import CancelledError, Control
 from gan_core.evolution import evolution_gif, pick_frames

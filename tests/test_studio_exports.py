@@ -76,7 +76,7 @@ def test_two_exports_are_both_kept_each_with_its_manifest(run):
 
 
 def test_a_score_stays_linked_to_the_zip_it_scored(run, monkeypatch):
-    monkeypatch.setattr(studio_exports, "evaluate", fake_evaluate)
+    monkeypatch.setattr(studio_exports.metrics, "evaluate", fake_evaluate)
     first = export(run, seed=0)
     (listed,) = list_exports(run)
     score_and_record(run.path, first, Path("/paintings"), None, listed.details, None, None)
@@ -93,7 +93,7 @@ def test_a_score_stays_linked_to_the_zip_it_scored(run, monkeypatch):
 def test_a_zip_exported_again_under_its_name_loses_its_old_scores(run, monkeypatch):
     """`gan_core export --out <run>/exports/images.zip` twice: its manifests are <time>.json, and the
     first score was of other bytes."""
-    monkeypatch.setattr(studio_exports, "evaluate", fake_evaluate)
+    monkeypatch.setattr(studio_exports.metrics, "evaluate", fake_evaluate)
     out = run.path / "exports" / "images.zip"
     export_zip(run.path, count=COUNT, out=out, seed=0, device="cpu")
     (legacy,) = list_exports(run)
@@ -158,7 +158,7 @@ def studio(monkeypatch, tmp_path, run):
     data = tmp_path / "data"
     image_folder(data / "monet_jpg", count=4, size=16)
     image_folder(data / "photo_jpg", count=4, size=16)
-    monkeypatch.setattr(studio_exports, "evaluate", fake_evaluate)
+    monkeypatch.setattr(studio_exports.metrics, "evaluate", fake_evaluate)
     point_studio_at(monkeypatch, runs=tmp_path / "runs", uploads=tmp_path / "uploads", cache=tmp_path / "cache",
                     data=data)
     yield run

@@ -1,6 +1,6 @@
 """What the studio imports and when: Home checks a dataset and Dataset EDA analyses it without torch (a
-first paint that does not wait seconds for it), and the warm-up thread then loads torch and torchvision
-for the other pages."""
+first paint that does not wait seconds for it), and the warm-up thread then loads torch
+for the other pages; no page needs torchvision (seconds to import)."""
 import subprocess
 import sys
 from pathlib import Path
@@ -61,15 +61,28 @@ print(isinstance(images, ImageSet), type(images.images).__name__, images.images.
     assert out.splitlines()[-1] == "True Tensor torch.uint8 (300, 3, 32, 32)"
 
 
-def test_warm_imports_loads_torch_and_torchvision_once_in_the_background():
+def test_warm_imports_loads_torch_once_in_the_background():
     out = run_python("""
 import sys
 from studio.warmup import warm_imports
 first = warm_imports()
 print(first.daemon)
 first.join(120)
-print(warm_imports() is first, 'torch' in sys.modules, 'torchvision.utils' in sys.modules)
+print(warm_imports() is first, 'torch' in sys.modules)
 """)
     lines = out.splitlines()[-2:]
     assert lines[0] == "True"
-    assert lines[1] == "True True True"
+    assert lines[1] == "True True"
+
+
+def test_no_page_and_not_the_trainer_imports_torchvision(tmp_path):
+    """torchvision takes as long as torch to import: the pages, the trainer and its sample grids do without it."""
+    code = "".join(import_page_modules(str(page)) for page in sorted((REPO / "pages").glob("*.py")))
+    out = run_python(code + f"""
+import torch
+from gan_core.trainer import save_grid
+save_grid(torch.zeros(4, 3, 8, 8), __import__('pathlib').Path({str(tmp_path / 'grid.png')!r}))
+print('torchvision' in sys.modules)
+""")
+    assert out.splitlines()[-1] == "False"
+    assert (tmp_path / "grid.png").stat().st_size > 0

@@ -10,7 +10,8 @@ from gan_core.cli import build_parser, main
 from gan_core.config import build_config
 from gan_core.events import Control
 from gan_core.runs import Run, list_runs
-from gan_core.sweep import DEFAULT_KID_SAMPLES, load_sweep, plan_sweep, read_plan, run_sweep
+from gan_core.runs import load_sweep
+from gan_core.sweep import DEFAULT_KID_SAMPLES, plan_sweep, read_plan, run_sweep
 from studio_support import REPO, assert_no_exception, reset_studio, texts, widget
 
 # Inception on the CPU takes seconds an image on busy cores: a few images say KID is computed.

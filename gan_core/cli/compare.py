@@ -28,7 +28,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from gan_core.cli.common import cli_job
-    from gan_core.compare import compare, load_report
+    from gan_core.compare import compare
+    from gan_core.runs import load_report
 
     models = tuple(m.strip() for m in args.models.split(",") if m.strip())
     with cli_job() as (callbacks, control):

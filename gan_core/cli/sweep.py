@@ -48,7 +48,8 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from gan_core.sweep import load_sweep, run_sweep  # imports torch; keep `--help` fast
+    from gan_core.runs import load_sweep
+    from gan_core.sweep import run_sweep  # imports torch; keep `--help` fast
 
     values = explicit_config_values(args)
     given = sorted({SWEPT_FLAGS[k] for k in values if k in SWEPT_FLAGS})

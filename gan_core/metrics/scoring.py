@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from torch_fidelity.metric_isc import isc_features_to_metric
 
-from gan_core.config import default_data_path
+from gan_core.config import default_reference
 from gan_core.device import select_device
 from gan_core.events import Control, emit
 from gan_core.metrics.feature_cache import cached_features
@@ -21,13 +21,6 @@ from gan_core.metrics.mifid import penalise
 from gan_core.metrics.sources import open_images
 
 MEMORISATION_TOP_K = 10
-
-
-def default_reference() -> Path:
-    """The Monet paintings: $GAN_STUDIO_DATA/monet_jpg, or the competition zip $GAN_STUDIO_DATA
-    itself (scored as its monet_jpg/ members)."""
-    data = Path(default_data_path())
-    return data if data.is_file() else data / "monet_jpg"
 
 
 def reference_features(source, weights, extractor, batch_size: int, callbacks=None,

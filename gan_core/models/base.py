@@ -10,7 +10,6 @@ the batches the uninterrupted run would have seen, with no sampler state to save
 from __future__ import annotations
 
 import contextlib
-import math
 
 import torch
 from torch import nn
@@ -201,7 +200,3 @@ class GANModel:
 
     def parameter_count(self) -> dict[str, int]:
         return {k: sum(p.numel() for p in m.parameters()) for k, m in self.nets.items()}
-
-
-def grid_rows(n: int) -> int:
-    return max(1, int(math.sqrt(n)))
