@@ -9,15 +9,19 @@ numpy only, no torch: the page's first visit does not wait seconds for torch to 
 """
 from __future__ import annotations
 
+import json
 import os
 import time
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from gan_core import atomic
 from gan_core.data import inspect_dataset, load_pixels
-from gan_core.data.cache import Cached, domain_rows
+from gan_core.data.cache import Cached, cache_root, cache_stem, dataset_key, domain_rows
 from gan_core.data.layout import find_dataset
 from gan_core.events import emit
 
@@ -67,7 +71,8 @@ class DatasetStats:
     analysis_size: int
     domains: dict[str, DomainStats]
     image_sizes: pd.DataFrame      # size (the files' own, W×H), images
-    seconds: float
+    seconds: float                 # of the statistics pass that computed them
+    from_file: bool = False        # read back from the statistics file (analyse) instead of computed now
 
 
 def per_image_histograms(images: np.ndarray) -> np.ndarray:
@@ -190,11 +195,58 @@ def analysis_size(path: str | os.PathLike, image_size: int = ANALYSIS_SIZE) -> i
 
 def analyse(path: str | os.PathLike, image_size: int = ANALYSIS_SIZE, cache_dir: str | os.PathLike | None = None,
             callbacks=None) -> DatasetStats:
-    """Load the dataset's cache at the analysis size (decoding it the first time) and compute its statistics."""
-    data = load_pixels(path, analysis_size(path, image_size), cache_dir=cache_dir, callbacks=callbacks)
-    # Reuses a cache (the native-resolution one when the Home page built it, else the one just loaded).
-    inspection = inspect_dataset(path, cache_dir=cache_dir)
-    return dataset_stats(data, inspection, callbacks)
+    """The dataset's statistics at the analysis size. Computed once per version of the dataset (its decoded
+    cache is built the first time) and kept beside the decoded cache, under the same key: a later call, in
+    any process, reads them back unless a file of the dataset changed."""
+    with find_dataset(path) as dataset:
+        size = min(image_size, dataset.native_size)
+        stem = cache_stem(dataset_key(dataset), size, dataset.native_channels)
+    stats_path = cache_root(cache_dir) / f"eda-{stem}.npz"
+    stats = read_stats(stats_path, str(path))
+    if stats is None:
+        data = load_pixels(path, size, cache_dir=cache_dir, callbacks=callbacks)
+        # Reuses a cache (the native-resolution one when the Home page built it, else the one just loaded).
+        stats = dataset_stats(data, inspect_dataset(path, cache_dir=cache_dir), callbacks)
+        write_stats(stats_path, stats)
+    return stats
+
+
+# --- the statistics file: npz arrays (no pickles) and a JSON header ------------------------------------
+STATS_VERSION = 1  # bump whenever what the statistics hold changes
+_ARRAYS = ("channel_histogram", "image_mean", "image_std", "channel_means", "image_saturation")
+
+
+def write_stats(path: Path, stats: DatasetStats) -> None:
+    """Atomically (gan_core.atomic); a folder that cannot be written only costs the next call a new pass."""
+    header = {"version": STATS_VERSION, "analysis_size": stats.analysis_size, "seconds": stats.seconds,
+              "domains": list(stats.domains), "image_sizes": stats.image_sizes.to_dict("records")}
+    arrays = {"header": np.array(json.dumps(header))}
+    for i, d in enumerate(stats.domains.values()):
+        arrays.update({f"{i}/{name}": getattr(d, name) for name in _ARRAYS if getattr(d, name) is not None})
+        arrays.update({f"{i}/hsv/{key}": counts for key, counts in (d.hsv_histograms or {}).items()})
+    try:
+        with atomic.atomic_open(path, "wb", fsync=False) as f:  # recomputed when lost
+            np.savez(f, **arrays)
+    except OSError:
+        pass
+
+
+def read_stats(path: Path, source: str) -> DatasetStats | None:
+    """write_stats' statistics, or None when the file is absent, of another version or damaged."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            header = json.loads(str(f["header"]))
+            if header["version"] != STATS_VERSION:
+                return None
+            domains = {}
+            for i, name in enumerate(header["domains"]):
+                values = {key: f[f"{i}/{key}"] if f"{i}/{key}" in f.files else None for key in _ARRAYS}
+                hsv = {key.rsplit("/", 1)[1]: f[key] for key in f.files if key.startswith(f"{i}/hsv/")} or None
+                domains[name] = DomainStats(name, hsv_histograms=hsv, **values)
+        sizes = pd.DataFrame(header["image_sizes"], columns=["size", "images"])
+        return DatasetStats(source, header["analysis_size"], domains, sizes, header["seconds"], from_file=True)
+    except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
+        return None
 
 
 def summary_table(stats: DatasetStats) -> pd.DataFrame:

@@ -21,9 +21,11 @@ except DatasetError as e:
 
 domains = stats.domains
 count = sum(d.count for d in domains.values())
+kept = " (kept beside the decoded images since)" if stats.from_file else ""
 st.caption(f"`{stats.source}` · {count:,} images in {len(domains)} domain(s), analysed at "
            f"{stats.analysis_size}×{stats.analysis_size} px (the default training resolution, or the source's own "
-           f"when smaller) in {stats.seconds:.1f} s · curves are normalised, so domains of any size compare.")
+           f"when smaller) in {stats.seconds:.1f} s{kept}"
+           f" · curves are normalised, so domains of any size compare.")
 
 st.subheader("Per-domain summary")
 show_table(readable(eda.summary_table(stats)), hide_index=False)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import colorsys
+import shutil
 
 import numpy as np
 import pytest
@@ -130,3 +131,38 @@ def test_bin_centres_are_the_middle_of_the_bins_hsv_histograms_count():
     # Solid red: every chromatic pixel in hue bin 0, so the dominant hue is that bin's centre.
     stats = eda.DatasetStats("x", 8, {"red": eda.domain_stats("red", solid((255, 0, 0)))}, None, 0.0)
     assert eda.summary_table(stats).loc["red", "dominant hue (°)"] == centres["hue"][0]
+
+
+def _twenty_paintings(monet_dir, folder):
+    (folder / "monet_jpg").mkdir(parents=True)
+    for path in sorted(monet_dir.glob("*.jpg"))[:20]:
+        shutil.copy(path, folder / "monet_jpg" / path.name)
+    return folder
+
+
+def test_statistics_are_kept_beside_the_cache_and_read_back_equal(monet_dir, tmp_path):
+    data, cache = _twenty_paintings(monet_dir, tmp_path / "data"), tmp_path / "cache"
+    first = eda.analyse(data, cache_dir=cache)
+    (kept,) = cache.glob("eda-*.npz")
+    again = eda.analyse(data, cache_dir=cache)
+    assert not first.from_file and again.from_file
+    assert again.source == str(data) and again.analysis_size == first.analysis_size
+    assert eda.summary_table(again).equals(eda.summary_table(first))
+    a, b = first.domains["monet"], again.domains["monet"]
+    for name in ("channel_histogram", "image_mean", "image_std", "channel_means", "image_saturation"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)) and getattr(a, name).dtype == getattr(b, name).dtype
+    assert all(np.array_equal(a.hsv_histograms[k], b.hsv_histograms[k]) for k in a.hsv_histograms)
+    assert again.image_sizes.equals(first.image_sizes)
+    # A damaged file is computed again and rewritten; a changed dataset gets statistics of its own.
+    kept.write_bytes(kept.read_bytes()[:100])
+    assert not eda.analyse(data, cache_dir=cache).from_file and eda.analyse(data, cache_dir=cache).from_file
+    shutil.copy(sorted(monet_dir.glob("*.jpg"))[20], data / "monet_jpg")
+    changed = eda.analyse(data, cache_dir=cache)
+    assert not changed.from_file and changed.domains["monet"].count == 21
+
+
+def test_mnist_statistics_read_back_without_hsv(mnist_raw, tmp_path):
+    first, again = (eda.analyse(mnist_raw, cache_dir=tmp_path) for _ in range(2))
+    assert again.from_file and again.domains["digits"].hsv_histograms is None
+    assert again.domains["digits"].image_saturation is None
+    assert np.array_equal(again.domains["digits"].channel_histogram, first.domains["digits"].channel_histogram)
