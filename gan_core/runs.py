@@ -465,7 +465,6 @@ COLUMNS = ["run", "batch_size", "lr", "state", "steps",
            "images_per_s", "kid_mean", "kid_std", "kid_samples", "kid_reference_images"]
 
 
-
 def plan_problem(folder: str | Path) -> str | None:
     """Why the sweep's sweep.json cannot be used, or None."""
     plan, problem = read_json_object(Path(folder) / "sweep.json")
