@@ -26,6 +26,8 @@ import time
 import zipfile
 from pathlib import Path
 
+import torch
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import cpu_model  # noqa: E402
@@ -35,6 +37,7 @@ from gan_core.estimate import estimate_training  # noqa: E402
 from gan_core.export import export_zip  # noqa: E402
 from gan_core.metrics import evaluate  # noqa: E402
 from gan_core.models.noise_gan import NoiseGAN  # noqa: E402
+from gan_core.networks.unet_generator import UnetGenerator  # noqa: E402
 from gan_core.runs import Run, runs_root  # noqa: E402
 from gan_core.trainer import train  # noqa: E402
 
@@ -49,6 +52,9 @@ EXPORT_VARIANTS = {
     # Noise models: the EMA generator with the live generator's BatchNorm statistics copied (as before
     # standing statistics), against the default (statistics measured for the EMA weights).
     "copied-statistics": dict(copied_statistics=True),
+    # U-Nets down to 1x1 with resize-convs: the innermost decoder step, untrained (zero at the training
+    # size), switched off at export as it was in training.
+    "innermost-off": dict(innermost_off=True),
 }
 
 
@@ -121,10 +127,17 @@ def export_and_score(run: Run, data: Path, label: str, **options) -> dict:
         options["checkpoint"] = without_ema(run)
     copied = options.pop("copied_statistics", False)
     NoiseGAN.standing_statistics = not copied
+    original_init = UnetGenerator.__init__
+    if options.pop("innermost_off", False):
+        def init_with_hook(G, *args, **kwargs):
+            original_init(G, *args, **kwargs)
+            G.up[0].register_forward_hook(lambda module, inputs, output: torch.zeros_like(output))
+        UnetGenerator.__init__ = init_with_hook
     try:
         report = export_zip(run, count=SCORED, out=out, **options)
     finally:
         NoiseGAN.standing_statistics = True
+        UnetGenerator.__init__ = original_init
     return {"step": report["step"], "export": {k: str(v) for k, v in options.items()}, **score(out, data)}
 
 

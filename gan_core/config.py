@@ -55,6 +55,9 @@ class TrainConfig:
     generator: str = _f("resnet", "Translation generator: the ResNet of CycleGAN/CUT, or the Kaggle tutorial's U-Net "
                         "(encoder down to 1x1 at the training size, skip connections; needs a power-of-2 size).",
                         ("resnet", "unet"), "model")
+    unet_depth: int = _f(0, "U-Net generator: stride-2 levels of its encoder. 0: down to 1x1 at the training size "
+                         "(the tutorial's; with resize-conv upsampling its innermost decoder step stays untrained, "
+                         "and comes alive only at a larger export size); 6 at 128 px stops at 2x2.", group="model")
     upsample: str = _f("transpose", "DCGAN and translation generator upsampling: transposed convs (the papers'), or "
                        "resize-convs (nearest upsample, reflection pad, 3x3 conv: no checkerboard texture).",
                        ("transpose", "resize"), "model")
@@ -210,6 +213,10 @@ class TrainConfig:
                             f"({self.image_size})")
         elif self.crop_size and self.generator == "unet" and self.crop_size & (self.crop_size - 1):
             problems.append(f"crop_size={self.crop_size}: the U-Net generator needs a power of 2 (64, 128, 256)")
+        full_depth = self.train_size.bit_length() - 1
+        if self.generator == "unet" and self.unet_depth and not 1 <= self.unet_depth <= full_depth:
+            problems.append(f"unet_depth={self.unet_depth}: 0 (down to 1x1), or 1 to {full_depth} for a "
+                            f"{self.train_size} px training image")
         if not 1 <= self.jitter <= 2:
             problems.append(f"jitter={self.jitter}: must be between 1 (off) and 2")
         if not 1 <= self.d_layers <= 4:
@@ -255,7 +262,7 @@ FIELD_MODELS = {
     "lambda_identity": ("cyclegan",), "pool_size": ("cyclegan",), "lambda_rec": ("fastgan",),
     "upsample": ("dcgan",) + TRANSLATION_MODELS,
     **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "epoch_size", "flip", "jitter", "crop_size",
-                                             "d_layers", "d_norm")},
+                                             "d_layers", "d_norm", "unet_depth")},
     **{name: _CUT for name in ("lambda_gan", "lambda_nce", "nce_idt", "nce_layers", "nce_patches",
                                "nce_temperature", "nce_dim", "flip_equivariance")},
 }

@@ -108,6 +108,36 @@ def test_resize_generator_has_no_transposed_convs():
         assert any(isinstance(m, nn.Upsample) for m in G.modules())
 
 
+def _innermost_decoder_output(G, size):
+    seen = {}
+    handle = G.up[0].register_forward_hook(lambda module, inputs, output: seen.setdefault("out", output))
+    with torch.no_grad():
+        G(torch.randn(1, 3, size, size))
+    handle.remove()
+    return seen["out"]
+
+
+def test_unet_depth_keeps_the_innermost_decoder_step_alive():
+    torch.manual_seed(0)
+    # Down to 1x1 with resize-convs: the innermost decoder step is zero at the training size
+    # (nearest upsampling of 1x1 is constant, instance norm of a constant is 0) but not at 2x it.
+    full = UnetGenerator(3, 8, 64, "resize")
+    assert _innermost_decoder_output(full, 64).abs().max() < 1e-3
+    assert _innermost_decoder_output(full, 128).std() > 0.1
+    # Stopping at 2x2 keeps it alive at the training size, so training sees what export uses.
+    short = UnetGenerator(3, 8, 64, "resize", depth=5)
+    assert len(short.down) == 5 and short.size_multiple == 32
+    assert _innermost_decoder_output(short, 64).std() > 0.1
+    assert short(torch.randn(1, 3, 96, 96)).shape == (1, 3, 96, 96)  # any multiple of 32
+    assert isinstance(short.down[-1][1], nn.InstanceNorm2d)  # a 2x2 bottleneck is normalised
+    assert isinstance(full.down[-1][1], nn.Identity)  # a 1x1 one is not
+    with pytest.raises(ValueError, match="depth=7"):
+        UnetGenerator(3, 8, 64, "resize", depth=7)
+    assert build_config({"model": "cut", "generator": "unet", "image_size": 64, "unet_depth": 5}).unet_depth == 5
+    with pytest.raises(ValueError, match="unet_depth=7"):
+        build_config({"model": "cut", "generator": "unet", "image_size": 64, "unet_depth": 7})
+
+
 # --- configuration ----------------------------------------------------------------------------
 def test_fastcut_is_cut_with_other_defaults():
     cut, fast = build_config({"model": "cut"}), build_config({"model": "fastcut"})
