@@ -48,6 +48,7 @@ class DomainStats:
     channel_means: np.ndarray        # float32 [N, C] mean of each channel per image, 0-255
     hsv_histograms: dict[str, np.ndarray] | None  # int64 hue/saturation/value pixel counts (RGB only)
     image_saturation: np.ndarray | None  # float32 [N] mean saturation per image, 0-1 (RGB only)
+    names: list[str] | None = None   # the images' names in the dataset, in the order of the arrays
 
     @property
     def count(self) -> int:
@@ -139,7 +140,7 @@ def hsv_histograms(hsv: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def domain_stats(name: str, images: np.ndarray, callbacks=None, done_before: int = 0,
-                 total: int | None = None) -> DomainStats:
+                 total: int | None = None, names: list[str] | None = None) -> DomainStats:
     """Statistics of one domain's [N, C, H, W] uint8 images, a chunk of CHUNK_PIXELS at a time."""
     n, c, h, w = images.shape
     chunk_size = max(1, CHUNK_PIXELS // (h * w))
@@ -165,7 +166,7 @@ def domain_stats(name: str, images: np.ndarray, callbacks=None, done_before: int
         emit(callbacks, "progress", task="statistics", done=done_before + min(start + chunk_size, n), total=total or n)
     return DomainStats(name, channel_histogram, np.concatenate(means), np.concatenate(stds),
                        np.concatenate(channel_means), hsv_counts if colour else None,
-                       np.concatenate(saturations) if colour else None)
+                       np.concatenate(saturations) if colour else None, names)
 
 
 def image_size_table(inspection) -> pd.DataFrame:
@@ -180,9 +181,10 @@ def dataset_stats(data: Cached, inspection, callbacks=None) -> DatasetStats:
     started = time.perf_counter()
     done, domains = 0, {}
     for name in sorted(set(data.domains)):
-        images = data.pixels[domain_rows(data.domains, name)[1]]
-        domains[name] = domain_stats(name, images, callbacks, done, len(data.pixels))
-        done += len(images)
+        indices, rows = domain_rows(data.domains, name)
+        domains[name] = domain_stats(name, data.pixels[rows], callbacks, done, len(data.pixels),
+                                     [data.names[i] for i in indices])
+        done += len(indices)
     return DatasetStats(data.report.source, data.pixels.shape[-1], domains,
                         image_size_table(inspection), time.perf_counter() - started)
 
@@ -212,7 +214,7 @@ def analyse(path: str | os.PathLike, image_size: int = ANALYSIS_SIZE, cache_dir:
 
 
 # --- the statistics file: npz arrays (no pickles) and a JSON header ------------------------------------
-STATS_VERSION = 1  # bump whenever what the statistics hold changes
+STATS_VERSION = 2  # bump whenever what the statistics hold changes
 _ARRAYS = ("channel_histogram", "image_mean", "image_std", "channel_means", "image_saturation")
 
 
@@ -224,6 +226,8 @@ def write_stats(path: Path, stats: DatasetStats) -> None:
     for i, d in enumerate(stats.domains.values()):
         arrays.update({f"{i}/{name}": getattr(d, name) for name in _ARRAYS if getattr(d, name) is not None})
         arrays.update({f"{i}/hsv/{key}": counts for key, counts in (d.hsv_histograms or {}).items()})
+        if d.names is not None:
+            arrays[f"{i}/names"] = np.array(d.names, dtype=str)
     try:
         with atomic.atomic_open(path, "wb", fsync=False) as f:  # recomputed when lost
             np.savez(f, **arrays)
@@ -242,7 +246,8 @@ def read_stats(path: Path, source: str) -> DatasetStats | None:
             for i, name in enumerate(header["domains"]):
                 values = {key: f[f"{i}/{key}"] if f"{i}/{key}" in f.files else None for key in _ARRAYS}
                 hsv = {key.rsplit("/", 1)[1]: f[key] for key in f.files if key.startswith(f"{i}/hsv/")} or None
-                domains[name] = DomainStats(name, hsv_histograms=hsv, **values)
+                names = f[f"{i}/names"].tolist() if f"{i}/names" in f.files else None
+                domains[name] = DomainStats(name, hsv_histograms=hsv, names=names, **values)
         sizes = pd.DataFrame(header["image_sizes"], columns=["size", "images"])
         return DatasetStats(source, header["analysis_size"], domains, sizes, header["seconds"], from_file=True)
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):

@@ -153,6 +153,7 @@ def test_statistics_are_kept_beside_the_cache_and_read_back_equal(monet_dir, tmp
         assert np.array_equal(getattr(a, name), getattr(b, name)) and getattr(a, name).dtype == getattr(b, name).dtype
     assert all(np.array_equal(a.hsv_histograms[k], b.hsv_histograms[k]) for k in a.hsv_histograms)
     assert again.image_sizes.equals(first.image_sizes)
+    assert b.names == a.names == [f"monet_jpg/{p.name}" for p in sorted(monet_dir.glob("*.jpg"))[:20]]
     # A damaged file is computed again and rewritten; a changed dataset gets statistics of its own.
     kept.write_bytes(kept.read_bytes()[:100])
     assert not eda.analyse(data, cache_dir=cache).from_file and eda.analyse(data, cache_dir=cache).from_file
@@ -165,4 +166,5 @@ def test_mnist_statistics_read_back_without_hsv(mnist_raw, tmp_path):
     first, again = (eda.analyse(mnist_raw, cache_dir=tmp_path) for _ in range(2))
     assert again.from_file and again.domains["digits"].hsv_histograms is None
     assert again.domains["digits"].image_saturation is None
+    assert again.domains["digits"].names == first.domains["digits"].names and len(first.domains["digits"].names) == 10_000
     assert np.array_equal(again.domains["digits"].channel_histogram, first.domains["digits"].channel_histogram)

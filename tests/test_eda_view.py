@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 
 from gan_core import eda
-from gan_core.data import load_pixels
-from studio.eda_view import (channel_figure, gallery_images, gallery_indices, hsv_figure, per_image_histograms,
+from gan_core.data import inspect_dataset, load_pixels
+from studio.eda_view import (channel_figure, gallery_images, gallery_positions, hsv_figure, per_image_histograms,
                              readable)
 from studio_support import image_folder
 
@@ -30,44 +30,76 @@ def test_readable_puts_domains_in_columns_and_formats_numbers():
     assert table.loc["dominant hue (°)"].tolist() == ["–", "5"]
 
 
-def test_figures_have_a_curve_per_domain_and_plot():
+def curve(panel, domain):
+    rows = panel.data[panel.data.domain == domain]
+    return rows.x.tolist(), rows.y.tolist()
+
+
+def test_charts_have_a_curve_per_domain_and_panel():
     stats = stats_of(monet=random_images(3), photo=random_images(5, seed=1))
     colour = channel_figure(stats)
-    assert len(colour.data) == 2 * 3 and [a.text for a in colour.layout.annotations] == ["red", "green", "blue"]
-    assert len(colour.data[0].x) == 256 and abs(sum(colour.data[0].y) - 1) < 1e-6  # normalised
+    assert list(colour) == ["red", "green", "blue"]
+    x, y = curve(colour["red"], "photo")
+    assert x == list(range(256)) and abs(sum(y) - 1) < 1e-6  # normalised
+    assert np.allclose(y, stats.domains["photo"].channel_density()[0])
+    spec = colour["red"].to_dict()
+    assert spec["encoding"]["color"]["scale"] == {"domain": ["monet", "photo"], "range": ["#2a9d8f", "#e76f51"]}
     hsv = hsv_figure(stats)
-    assert [a.text for a in hsv.layout.annotations] == ["hue (chromatic pixels)", "saturation", "value"]
-    assert [len(t.x) for t in hsv.data[:3]] == [eda.HUE_BINS, eda.SATURATION_BINS, eda.VALUE_BINS]
-    assert hsv.data[0].x[0] == 5.0 and hsv.layout.xaxis.title.text == "degrees"
+    assert list(hsv) == ["hue (chromatic pixels)", "saturation", "value"]
+    assert [len(curve(p, "monet")[0]) for p in hsv.values()] == [eda.HUE_BINS, eda.SATURATION_BINS, eda.VALUE_BINS]
+    hue = hsv["hue (chromatic pixels)"]
+    assert curve(hue, "monet")[0][0] == 5.0 and hue.to_dict()["encoding"]["x"]["title"] == "degrees"
     per_image = per_image_histograms(stats)
-    assert len(per_image.data) == 4 and len(per_image.data[2].x) == 5
+    assert list(per_image) == ["mean intensity per image", "intensity std per image"]
+    assert sorted(set(per_image["mean intensity per image"].data.domain)) == ["monet", "photo"]
 
 
 def test_one_channel_images_get_an_intensity_curve():
-    figure = channel_figure(stats_of(digits=random_images(2, channels=1)))
-    assert len(figure.data) == 1 and figure.layout.annotations[0].text == "intensity"
+    panels = channel_figure(stats_of(digits=random_images(2, channels=1)))
+    assert list(panels) == ["intensity"]
 
 
-def test_gallery_indices_are_of_the_domain_and_follow_the_seed():
-    domains = ["monet"] * 3 + ["photo"] * 20
-    picked = gallery_indices(domains, "photo", seed=0)
-    assert len(picked) == 8 and len(set(picked)) == 8 and all(domains[i] == "photo" for i in picked)
-    assert gallery_indices(domains, "photo", seed=0) == picked and gallery_indices(domains, "photo", 1) != picked
-    assert sorted(gallery_indices(domains, "monet", seed=0)) == [0, 1, 2]  # fewer than a row: all of them
+def test_gallery_positions_follow_the_seed():
+    picked = gallery_positions(20, "photo", seed=0)
+    assert len(picked) == 8 and len(set(picked)) == 8 and all(0 <= i < 20 for i in picked)
+    assert gallery_positions(20, "photo", seed=0) == picked and gallery_positions(20, "photo", 1) != picked
+    assert sorted(gallery_positions(3, "monet", seed=0)) == [0, 1, 2]  # fewer than a row: all of them
 
 
 def test_gallery_shows_a_folders_original_files_else_the_cached_pixels(tmp_path):
     folder = image_folder(tmp_path / "images", count=3)
-    data = load_pixels(folder, 16, cache_dir=tmp_path / "cache")
-    shown = gallery_images(str(folder), data, data.domains[0], seed=0)
-    assert len(shown) == 3
+    stats = eda.analyse(folder, 16, cache_dir=tmp_path / "cache")
+    domain = next(iter(stats.domains))
+    loads = []
+
+    def cached():
+        loads.append(1)
+        return load_pixels(folder, 16, cache_dir=tmp_path / "cache")
+    shown = gallery_images(str(folder), stats, domain, seed=0, cached=cached)
+    assert len(shown) == 3 and not loads  # the names come with the statistics: no pixels read
     assert all(image == str(folder / caption) for image, caption in shown)
-    # Names that are no files there (MNIST's, a zip's): the analysed pixels, H x W x C.
-    cached = gallery_images(str(tmp_path / "elsewhere"), data, data.domains[0], seed=0)
-    assert [caption for _, caption in cached] == [caption for _, caption in shown]
-    assert all(image.shape == (16, 16, 3) and image.dtype == "uint8" for image, _ in cached)
-    first = data.names.index(cached[0][1])  # a plain folder: names are the file names
-    assert np.array_equal(cached[0][0], data.pixels[first].transpose(1, 2, 0))
+    # Names that are no files there (MNIST's, a zip's): the analysed pixels, H x W x C, read once.
+    shown_cached = gallery_images(str(tmp_path / "elsewhere"), stats, domain, seed=0, cached=cached)
+    assert [caption for _, caption in shown_cached] == [caption for _, caption in shown] and len(loads) == 1
+    assert all(image.shape == (16, 16, 3) and image.dtype == "uint8" for image, _ in shown_cached)
+    data = cached()
+    first = data.names.index(shown_cached[0][1])  # a plain folder: names are the file names
+    assert np.array_equal(shown_cached[0][0], data.pixels[first].transpose(1, 2, 0))
     # One channel: H x W, as st.image shows a grey image.
-    grey = load_pixels(folder, 16, channels=1, cache_dir=tmp_path / "cache")
-    assert all(image.shape == (16, 16) for image, _ in gallery_images(str(tmp_path), grey, grey.domains[0], seed=0))
+    grey = eda.dataset_stats(load_pixels(folder, 16, channels=1, cache_dir=tmp_path / "cache"), inspect_dataset(folder))
+    grey_data = load_pixels(folder, 16, channels=1, cache_dir=tmp_path / "cache")
+    assert all(image.shape == (16, 16) for image, _ in gallery_images(str(tmp_path), grey, domain, 0, lambda: grey_data))
+
+
+def test_per_image_histograms_are_binned_on_the_server():
+    stats = stats_of(monet=random_images(30), photo=random_images(500, seed=1))
+    mean_panel = per_image_histograms(stats)["mean intensity per image"]
+    monet, photo = (mean_panel.data[mean_panel.data.domain == d] for d in ("monet", "photo"))
+    assert len(monet) == len(photo) == 60 and abs(monet.fraction.sum() - 1) < 1e-9  # fractions of its images
+    assert monet.start.tolist() == photo.start.tolist()  # the domains share their bins
+    values = {d: stats.domains[d].image_mean for d in stats.domains}
+    edges = np.histogram_bin_edges(np.concatenate(list(values.values())), 60)
+    assert np.allclose(photo.fraction, np.histogram(values["photo"], edges)[0] / 500)
+    spec = mean_panel.to_dict()
+    assert spec["encoding"]["y"]["stack"] is None and spec["mark"]["type"] == "area"  # overlaid, not stacked
+    assert len(mean_panel.to_json()) < 40_000  # not one value per image

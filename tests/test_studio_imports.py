@@ -44,8 +44,7 @@ from studio import eda_view
 stats = eda.analyse({str(competition_data)!r})
 eda.summary_table(stats), eda_view.channel_figure(stats), eda_view.hsv_figure(stats)
 eda_view.per_image_histograms(stats)
-shown = eda_view.gallery_images({str(competition_data)!r}, eda_view.analysed_images({str(competition_data)!r}),
-                                'photo', 0)
+shown = eda_view.gallery_images({str(competition_data)!r}, stats, 'photo', 0)
 print(stats.domains['monet'].count, stats.domains['photo'].count, len(shown),
       'torch' in sys.modules, 'torchvision' in sys.modules)
 """)
