@@ -5,7 +5,7 @@ import streamlit as st
 from gan_core import eda
 from gan_core.data import DatasetError
 from studio.eda_view import (channel_figure, channels_of, dataset_statistics, gallery, hsv_figure,
-                             per_image_histograms, readable, show_panels)
+                             per_image_histograms, readable)
 from studio.widgets import require_dataset
 from studio.tables import show_table
 
@@ -35,14 +35,14 @@ show_table(stats.image_sizes)
 
 channels = channels_of(stats)
 st.subheader("Colour histograms" if channels == 3 else "Intensity histogram")
-show_panels(channel_figure(stats))
+st.plotly_chart(channel_figure(stats))
 
 st.subheader("Per-image intensity")
-show_panels(per_image_histograms(stats))
+st.plotly_chart(per_image_histograms(stats))
 
 if channels == 3:
     st.subheader("Hue, saturation and value")
-    show_panels(hsv_figure(stats))
+    st.plotly_chart(hsv_figure(stats))
     st.caption(f"HSV from every {eda.HSV_STRIDE}th pixel each way of the analysed images.")
 
 header, button = st.columns([4, 1], vertical_alignment="bottom")

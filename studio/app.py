@@ -10,7 +10,7 @@ if str(REPO) not in sys.path:
 import streamlit as st  # noqa: E402
 
 from studio.navigation import pages  # noqa: E402
-from studio.warmup import warm_imports  # noqa: E402
+from studio.warmup import page_running, warm_imports  # noqa: E402
 
 
 def navigation():
@@ -19,6 +19,7 @@ def navigation():
 
 
 try:
-    navigation().run()
+    with page_running():
+        navigation().run()
 finally:  # after the page (also one that stopped early): the first page drawn never waits for it
     warm_imports()

@@ -1,15 +1,16 @@
 """The Dataset EDA page's pieces: the cached statistics (gan_core.eda) and images they were computed
-on, the summary table formatted for reading, the Vega-Lite charts (per-channel and HSV distributions,
+on, the summary table formatted for reading, the Plotly figures (per-channel and HSV distributions,
 per-image intensity) and the gallery of random images of a domain. numpy only: the page imports no torch."""
 from __future__ import annotations
 
 import random
 from pathlib import Path
 
-import altair as alt
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from gan_core import eda
 from gan_core.data import load_pixels
@@ -47,37 +48,18 @@ def readable(summary: pd.DataFrame) -> pd.DataFrame:
     return summary.T.map(readable_number)
 
 
-# --- charts -----------------------------------------------------------------------------------------
-# Vega-Lite (Altair), not Plotly: its browser code is a sixth of Plotly's 4.7 MB, which the page's first
-# visit otherwise waits for. A figure is panels (title -> chart); show_panels lays them out side by side,
-# each title above its chart (a Vega title or top legend would take half of a short chart's height).
-PANEL_HEIGHT = 240
-
-
-def domain_colours(domains) -> alt.Scale:
-    domains = list(domains)
-    return alt.Scale(domain=domains, range=[DOMAIN_COLOURS.get(d, "#264653") for d in domains])
-
-
-def overlaid(titles: list[str], curves: dict[str, list], x_titles: list[str],
-             y_title: str = "fraction of pixels") -> dict[str, alt.Chart]:
-    """One panel per title; in each, one normalised curve per domain (curves: domain -> [(x, y)...])."""
-    panels = {}
-    for col, (title, x_title) in enumerate(zip(titles, x_titles)):
-        rows = pd.DataFrame([{"x": x, "y": y, "domain": domain} for domain, per_plot in curves.items()
-                             for x, y in zip(*per_plot[col])])
-        panels[title] = alt.Chart(rows).mark_line().encode(
-            x=alt.X("x:Q", title=x_title, scale=alt.Scale(nice=False, zero=False)),
-            y=alt.Y("y:Q", title=y_title if col == 0 else None),
-            color=alt.Color("domain:N", scale=domain_colours(curves), legend=alt.Legend(title=None)),
-            tooltip=["domain", alt.Tooltip("x:Q", format=".3~f"), alt.Tooltip("y:Q", format=".4f")])
-    return panels
-
-
-def show_panels(panels: dict[str, alt.Chart]) -> None:
-    for column, (title, panel) in zip(st.columns(len(panels)), panels.items()):
-        column.markdown(f"**{title}**")
-        column.altair_chart(panel, width="stretch", height=PANEL_HEIGHT)
+# --- figures ----------------------------------------------------------------------------------------
+def overlaid(titles: list[str], curves: dict[str, list], x_titles: list[str]) -> go.Figure:
+    """One subplot per title; in each, one normalised curve per domain (curves: domain -> [(x, y)...])."""
+    fig = make_subplots(rows=1, cols=len(titles), subplot_titles=titles)
+    for domain, per_plot in curves.items():
+        for col, (x, y) in enumerate(per_plot, 1):
+            fig.add_trace(go.Scatter(x=x, y=y, name=domain, legendgroup=domain, showlegend=col == 1, mode="lines",
+                                     line={"color": DOMAIN_COLOURS.get(domain)}), row=1, col=col)
+            fig.update_xaxes(title_text=x_titles[col - 1], row=1, col=col)
+    fig.update_yaxes(title_text="fraction of pixels", row=1, col=1)
+    fig.update_layout(height=340, margin={"t": 70, "b": 10})
+    return fig
 
 
 def channels_of(stats: eda.DatasetStats) -> int:
@@ -96,18 +78,17 @@ def hsv_curves(stats: eda.DatasetStats) -> dict[str, list]:
     return {n: [(centres[key], d.hsv_density()[key].tolist()) for key in HSV_TITLES] for n, d in stats.domains.items()}
 
 
-def channel_figure(stats: eda.DatasetStats) -> dict[str, alt.Chart]:
+def channel_figure(stats: eda.DatasetStats) -> go.Figure:
     channels = channels_of(stats)
     return overlaid(CHANNEL_NAMES[channels], channel_curves(stats), ["value"] * channels)
 
 
-def hsv_figure(stats: eda.DatasetStats) -> dict[str, alt.Chart]:
+def hsv_figure(stats: eda.DatasetStats) -> go.Figure:
     titles, x_titles = zip(*HSV_TITLES.values())
     return overlaid(list(titles), hsv_curves(stats), list(x_titles))
 
 
 PER_IMAGE_BINS = 60
-PER_IMAGE_TITLES = {"image_mean": "mean intensity per image", "image_std": "intensity std per image"}
 
 
 def shared_histograms(values: dict[str, np.ndarray], bins: int = PER_IMAGE_BINS) -> tuple[np.ndarray, dict]:
@@ -117,19 +98,18 @@ def shared_histograms(values: dict[str, np.ndarray], bins: int = PER_IMAGE_BINS)
     return edges, {name: np.histogram(v, edges)[0] / max(len(v), 1) for name, v in values.items()}
 
 
-def per_image_histograms(stats: eda.DatasetStats) -> dict[str, alt.Chart]:
-    """Histograms of each image's mean and std intensity, one overlaid step area per domain."""
-    panels = {}
-    for col, (field, title) in enumerate(PER_IMAGE_TITLES.items()):
+def per_image_histograms(stats: eda.DatasetStats) -> go.Figure:
+    fig = make_subplots(rows=1, cols=2, subplot_titles=["mean intensity per image", "intensity std per image"])
+    for col, field in enumerate(("image_mean", "image_std"), 1):
         edges, fractions = shared_histograms({n: getattr(d, field) for n, d in stats.domains.items()})
-        rows = pd.DataFrame([{"start": lo, "fraction": f, "domain": name} for name, fraction in fractions.items()
-                             for lo, f in zip(edges[:-1].tolist(), fraction.tolist())])
-        panels[title] = alt.Chart(rows).mark_area(interpolate="step-after", opacity=0.5).encode(
-            x=alt.X("start:Q", title="intensity (0-255)", scale=alt.Scale(nice=False, zero=False)),
-            y=alt.Y("fraction:Q", stack=None, title="fraction of images" if col == 0 else None),
-            color=alt.Color("domain:N", scale=domain_colours(fractions), legend=alt.Legend(title=None)),
-            tooltip=["domain", alt.Tooltip("start:Q", format=".1f"), alt.Tooltip("fraction:Q", format=".3f")])
-    return panels
+        centres, widths = ((edges[:-1] + edges[1:]) / 2).tolist(), np.diff(edges).tolist()
+        for name, fraction in fractions.items():
+            fig.add_trace(go.Bar(x=centres, y=fraction.tolist(), width=widths, name=name, legendgroup=name,
+                                 showlegend=col == 1, opacity=0.6, marker_color=DOMAIN_COLOURS.get(name)),
+                          row=1, col=col)
+    fig.update_layout(barmode="overlay", height=340, margin={"t": 70, "b": 10})
+    fig.update_yaxes(title_text="fraction of images", row=1, col=1)
+    return fig
 
 
 # --- gallery ----------------------------------------------------------------------------------------

@@ -60,17 +60,19 @@ print(isinstance(images, ImageSet), type(images.images).__name__, images.images.
     assert out.splitlines()[-1] == "True Tensor torch.uint8 (300, 3, 32, 32)"
 
 
-def test_warm_imports_loads_torch_once_in_the_background():
+def test_warm_imports_loads_torch_once_in_the_background_when_no_page_runs():
     out = run_python("""
-import sys
-from studio.warmup import warm_imports
-first = warm_imports()
-print(first.daemon)
+import sys, time
+from studio.warmup import page_running, warm_imports
+with page_running():
+    first = warm_imports(idle_s=0.3)
+    time.sleep(1.0)
+    print(first.daemon, 'torch' in sys.modules)  # not while a page runs
 first.join(120)
 print(warm_imports() is first, 'torch' in sys.modules)
 """)
     lines = out.splitlines()[-2:]
-    assert lines[0] == "True"
+    assert lines[0] == "True False"
     assert lines[1] == "True True"
 
 
