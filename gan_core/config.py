@@ -58,6 +58,9 @@ class TrainConfig:
     unet_depth: int = _f(0, "U-Net generator: stride-2 levels of its encoder. 0: down to 1x1 at the training size "
                          "(the tutorial's; with resize-conv upsampling its innermost decoder step stays untrained, "
                          "and comes alive only at a larger export size); 6 at 128 px stops at 2x2.", group="model")
+    unet_padding: str = _f("zeros", "U-Net generator: padding of its encoder convs: zeros (the tutorial's) or reflect "
+                           "(as CycleGAN's ResNet and the decoder's resize-convs: no dark frame to learn around).",
+                           ("zeros", "reflect"), "model")
     upsample: str = _f("transpose", "DCGAN and translation generator upsampling: transposed convs (the papers'), or "
                        "resize-convs (nearest upsample, reflection pad, 3x3 conv: no checkerboard texture).",
                        ("transpose", "resize"), "model")
@@ -262,7 +265,7 @@ FIELD_MODELS = {
     "lambda_identity": ("cyclegan",), "pool_size": ("cyclegan",), "lambda_rec": ("fastgan",),
     "upsample": ("dcgan",) + TRANSLATION_MODELS,
     **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "epoch_size", "flip", "jitter", "crop_size",
-                                             "d_layers", "d_norm", "unet_depth")},
+                                             "d_layers", "d_norm", "unet_depth", "unet_padding")},
     **{name: _CUT for name in ("lambda_gan", "lambda_nce", "nce_idt", "nce_layers", "nce_patches",
                                "nce_temperature", "nce_dim", "flip_equivariance")},
 }

@@ -246,3 +246,16 @@ def test_crop_size_trains_at_the_crop_and_translates_the_whole_image(competition
         build_config({**cfg.to_dict(), "crop_size": 48})
     with pytest.raises(ValueError, match="crop_size"):
         build_config({**cfg.to_dict(), "crop_size": 128})
+
+
+def test_unet_reflect_padding_draws_no_frame():
+    torch.manual_seed(0)
+    flat = torch.full((1, 3, 64, 64), 0.3)
+    for padding, framed in (("zeros", True), ("reflect", False)):
+        G = UnetGenerator(3, 8, 64, "resize", padding=padding)
+        assert all(block[0].padding_mode == padding for block in G.down)
+        first = G.encode(flat, [1])[0]  # a flat photo: zero padding makes its borders differ
+        assert (first.std(dim=(2, 3)).max() > 1e-3) == framed
+        assert G(torch.randn(1, 3, 128, 128)).shape == (1, 3, 128, 128)
+    with pytest.raises(ValueError, match="unet_padding='circular'"):
+        build_config({"model": "cut", "generator": "unet", "unet_padding": "circular"})

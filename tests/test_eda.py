@@ -168,3 +168,13 @@ def test_mnist_statistics_read_back_without_hsv(mnist_raw, tmp_path):
     assert again.domains["digits"].image_saturation is None
     assert again.domains["digits"].names == first.domains["digits"].names and len(first.domains["digits"].names) == 10_000
     assert np.array_equal(again.domains["digits"].channel_histogram, first.domains["digits"].channel_histogram)
+
+
+def test_statistics_of_an_older_version_are_computed_again(monet_dir, tmp_path, monkeypatch):
+    data, cache = _twenty_paintings(monet_dir, tmp_path / "data"), tmp_path / "cache"
+    monkeypatch.setattr(eda, "STATS_VERSION", eda.STATS_VERSION - 1)
+    assert not eda.analyse(data, cache_dir=cache).from_file  # written as the older version
+    monkeypatch.undo()
+    again = eda.analyse(data, cache_dir=cache)
+    assert not again.from_file and again.domains["monet"].names  # computed again, with the names
+    assert eda.analyse(data, cache_dir=cache).from_file

@@ -21,7 +21,7 @@ SHEET_PHOTOS = 4
 
 def build_generator(cfg, channels: int):
     if cfg.generator == "unet":
-        return UnetGenerator(channels, cfg.ngf, cfg.train_size, cfg.upsample, cfg.unet_depth)
+        return UnetGenerator(channels, cfg.ngf, cfg.train_size, cfg.upsample, cfg.unet_depth, cfg.unet_padding)
     return ResnetGenerator(channels, cfg.ngf, cfg.n_blocks, cfg.upsample)
 
 

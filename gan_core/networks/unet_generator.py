@@ -32,7 +32,7 @@ def _width(ngf: int, level: int) -> int:
 
 class UnetGenerator(nn.Module):
     def __init__(self, channels: int = 3, ngf: int = 64, image_size: int = 256, upsample: str = "transpose",
-                 depth: int = 0):
+                 depth: int = 0, padding: str = "zeros"):
         super().__init__()
         full_depth = int(math.log2(image_size))
         if 2 ** full_depth != image_size:
@@ -48,7 +48,7 @@ class UnetGenerator(nn.Module):
             out = _width(ngf, level)
             norm = level > 0 and image_size >> (level + 1) > 1  # no norm on the input's level or a 1x1 map
             self.down.append(nn.Sequential(
-                nn.Conv2d(width_in, out, 4, stride=2, padding=1),
+                nn.Conv2d(width_in, out, 4, stride=2, padding=1, padding_mode=padding),
                 nn.InstanceNorm2d(out) if norm else nn.Identity(), nn.LeakyReLU(0.2, True)))
             width_in = out
         self.up = nn.ModuleList()
