@@ -189,19 +189,13 @@ def dataset_stats(data: Cached, inspection, callbacks=None) -> DatasetStats:
                         image_size_table(inspection), time.perf_counter() - started)
 
 
-def analysis_size(path: str | os.PathLike, image_size: int = ANALYSIS_SIZE) -> int:
-    """image_size, or the source's own resolution when smaller (MNIST's 28): never analyse upscaled pixels."""
-    with find_dataset(path) as dataset:
-        return min(image_size, dataset.native_size)
-
-
 def analyse(path: str | os.PathLike, image_size: int = ANALYSIS_SIZE, cache_dir: str | os.PathLike | None = None,
             callbacks=None) -> DatasetStats:
     """The dataset's statistics at the analysis size. Computed once per version of the dataset (its decoded
     cache is built the first time) and kept beside the decoded cache, under the same key: a later call, in
     any process, reads them back unless a file of the dataset changed."""
     with find_dataset(path) as dataset:
-        size = min(image_size, dataset.native_size)
+        size = min(image_size, dataset.native_size)  # never upscaled pixels: MNIST is analysed at its 28
         stem = cache_stem(dataset_key(dataset), size, dataset.native_channels)
     stats_path = cache_root(cache_dir) / f"eda-{stem}.npz"
     stats = read_stats(stats_path, str(path))

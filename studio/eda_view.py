@@ -30,9 +30,10 @@ def dataset_statistics(path: str) -> eda.DatasetStats:
 
 
 @st.cache_resource(show_spinner=False)
-def analysed_images(path: str):
-    """The cached uint8 images the statistics were computed on (load_pixels: memory-mapped, read-only here)."""
-    return load_pixels(path, eda.analysis_size(path))
+def analysed_images(path: str, size: int):
+    """The cached uint8 images the statistics were computed on, at their analysis size (load_pixels:
+    memory-mapped, read-only here)."""
+    return load_pixels(path, size)
 
 
 # --- tables -----------------------------------------------------------------------------------------
@@ -139,6 +140,6 @@ def gallery_images(path: str, stats: eda.DatasetStats, domain: str, seed: int, c
 
 def gallery(path: str, stats: eda.DatasetStats, domain: str, seed: int) -> None:
     """Random images of a domain, in one row."""
-    images = gallery_images(path, stats, domain, seed, cached=lambda: analysed_images(path))
+    images = gallery_images(path, stats, domain, seed, cached=lambda: analysed_images(path, stats.analysis_size))
     for column, (image, caption) in zip(st.columns(GALLERY_SIZE), images):
         column.image(image, caption=caption, width="stretch")

@@ -63,6 +63,7 @@ def warm_imports(modules: tuple[str, ...] = HEAVY_MODULES, idle_s: float = IDLE_
     global _thread
     with _lock:
         if _thread is None:
-            _thread = threading.Thread(target=_import_all, args=(modules, idle_s), name="studio-warm-imports", daemon=True)
+            _thread = threading.Thread(target=_import_all, args=(modules, idle_s), name="studio-warm-imports",
+                                       daemon=True)
             _thread.start()
         return _thread
