@@ -21,6 +21,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see bench/cyclegan_throug
 
 import argparse
 import json
+import shutil
 import sys
 import time
 import zipfile
@@ -55,6 +56,10 @@ EXPORT_VARIANTS = {
     # U-Nets down to 1x1 with resize-convs: the innermost decoder step, untrained (zero at the training
     # size), switched off at export as it was in training.
     "innermost-off": dict(innermost_off=True),
+    # Colour calibration toward the paintings (gan_core.colour), against the same 300 paintings; and
+    # held out: the table from every other painting, scored against the other half only.
+    "mean-std": dict(colour="mean-std"), "histogram": dict(colour="histogram"),
+    **{f"heldout-{c}": dict(colour=c, heldout=True) for c in ("none", "mean-std", "histogram")},
 }
 
 
@@ -108,8 +113,21 @@ def photo_baseline(data: Path, root: Path) -> dict:
     return row
 
 
-def score(images: Path, data: Path) -> dict:
-    result = evaluate(images, reference=data / "monet_jpg")
+def painting_halves(data: Path, root: Path) -> tuple[Path, Path]:
+    """The paintings sorted by name, split alternately into two folders: one to calibrate colours
+    on, one to score against."""
+    halves = root / "monet-halves" / "calibrate", root / "monet-halves" / "score"
+    if not halves[1].exists():
+        files = sorted((data / "monet_jpg").glob("*.jpg"))
+        for half, chosen in zip(halves, (files[0::2], files[1::2])):
+            half.mkdir(parents=True, exist_ok=True)
+            for f in chosen:
+                shutil.copyfile(f, half / f.name)
+    return halves
+
+
+def score(images: Path, data: Path, reference: Path | None = None) -> dict:
+    result = evaluate(images, reference=reference or data / "monet_jpg")
     return {k: result[k] for k in ("fid", "kid_mean", "kid_std", "mifid", "memorisation_distance", "n_generated")}
 
 
@@ -125,6 +143,9 @@ def export_and_score(run: Run, data: Path, label: str, **options) -> dict:
     out = run.path / "exports" / f"bench-{label}.zip"
     if options.pop("live_g", False):
         options["checkpoint"] = without_ema(run)
+    reference = None
+    if options.pop("heldout", False):
+        options["colour_reference"], reference = painting_halves(data, run.path.parent)
     copied = options.pop("copied_statistics", False)
     NoiseGAN.standing_statistics = not copied
     original_init = UnetGenerator.__init__
@@ -138,7 +159,8 @@ def export_and_score(run: Run, data: Path, label: str, **options) -> dict:
     finally:
         NoiseGAN.standing_statistics = True
         UnetGenerator.__init__ = original_init
-    return {"step": report["step"], "export": {k: str(v) for k, v in options.items()}, **score(out, data)}
+    return {"step": report["step"], "export": {k: str(v) for k, v in options.items()},
+            **score(out, data, reference)}
 
 
 def record(root: Path, row: dict) -> None:

@@ -35,11 +35,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 from gan_core import atomic
+from gan_core.colour import calibrated, painting_histograms
 from gan_core.config import default_data_path
 from gan_core.device import autocast, bf16_supported, select_device
 from gan_core.events import CancelledError, Control, emit
-from gan_core.export_options import (DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, JPEG_QUALITY, RESOLUTIONS,
-                                     TTAS, check_choice, jpeg_options, noise_model_options,
+from gan_core.export_options import (COLOURS, DEFAULT_COLOUR, DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA,
+                                     JPEG_QUALITY, RESOLUTIONS, TTAS, check_choice, jpeg_options, noise_model_options,
                                      translation_size)
 from gan_core.export_validate import EXPORT_SIZE, MAX_COUNT, MIN_SUBMISSION, entry_name, validate_zip
 from gan_core.latent import latent_vectors
@@ -58,15 +59,18 @@ def export_zip(run: str | os.PathLike | Run, count: int = 7000, out: str | os.Pa
                batch_size: int = 64, callbacks=None, control: Control | None = None,
                device: str = "auto", resolution: str | None = None, tta: str | None = None,
                subsampling: str = DEFAULT_SUBSAMPLING, fp32: bool = False,
-               manifest: str | os.PathLike | None = None) -> dict:
+               manifest: str | os.PathLike | None = None, colour: str = DEFAULT_COLOUR,
+               colour_reference: str | os.PathLike | None = None) -> dict:
     """Write `count` images to the zip `out` and a manifest (at `manifest`, default in the run's
     exports/). Returns a report: path, count, seconds, warnings, manifest (its path), validation,
     sha256, step, checkpoint, options.
     resolution and tta (None: DEFAULT_RESOLUTION, DEFAULT_TTA) are for translation models; a noise
-    model refuses "native" and "flip". Raises ValueError / FileNotFoundError for bad arguments,
+    model refuses "native" and "flip". colour calibrates the colours toward the paintings of
+    colour_reference (default: the run's dataset) (gan_core.colour). Raises ValueError / FileNotFoundError for bad arguments,
     CancelledError when control.stop is set."""
     started = time.perf_counter()
     _check_arguments(count, out, batch_size, resolution, tta)
+    check_choice("colour", colour, COLOURS)
     jpeg = jpeg_options(quality, subsampling)  # checks quality and subsampling
     run = run if isinstance(run, Run) else open_run(run)
     out = Path(out)
@@ -83,7 +87,11 @@ def export_zip(run: str | os.PathLike | Run, count: int = 7000, out: str | os.Pa
     source, options, batches = _image_batches(model, meta["config"], count, seed, batch_size, use_bf16,
                                               resolution, tta)
     options.update(subsampling=subsampling, quality=quality, fp32=fp32, bf16=use_bf16, batch_size=batch_size,
-                   device=str(dev))
+                   device=str(dev), colour=colour)
+    if colour != "none":
+        reference = colour_reference or meta["config"].data or default_data_path()
+        batches = calibrated(batches, painting_histograms(reference), colour)
+        options["colour_reference"] = str(reference)
     out.parent.mkdir(parents=True, exist_ok=True)
     skipped, validation, sha256 = _write_validated(batches, count, out, jpeg, callbacks, control)
     if skipped:

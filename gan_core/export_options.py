@@ -10,6 +10,9 @@ tta (translation models): "flip" averages a photo's translation with the un-mirr
 subsampling (every JPEG): "444" keeps the colour at full resolution, "420" halves it both ways.
 quality (every JPEG): 1 to 100. The competition's paintings and photos are themselves quality-75,
   4:2:0 JPEGs.
+colour (every model): "none", or one table per RGB channel, computed from the export's first images,
+  that moves their colours to the Monet paintings' ("mean-std": each channel's mean and standard
+  deviation; "histogram": each channel's histogram). See gan_core.colour.
 """
 from __future__ import annotations
 
@@ -21,6 +24,8 @@ DEFAULT_RESOLUTION = "native"  # measured: FID 103.6 against 116.3 for "training
 DEFAULT_TTA = "none"  # measured: flip TTA 117.6 against 116.3 (it blurs)
 DEFAULT_SUBSAMPLING = "420"  # what PIL does unasked at quality 95: every export made before this option
 JPEG_QUALITY = 75  # measured: FID 91.8 against 97.2 at 95 for the CUT preview (bench/RESULTS.md)
+COLOURS = ("none", "mean-std", "histogram")
+DEFAULT_COLOUR = "none"
 SIZE_MULTIPLE = 32  # translation models take photos whose size is a multiple of this
 
 

@@ -17,8 +17,8 @@ from PIL import Image
 
 from gan_core.device import autocast, bf16_supported
 from gan_core.events import CancelledError, emit
-from gan_core.export_options import (DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, JPEG_QUALITY, TTAS,
-                                     check_choice, jpeg_options, translation_size)
+from gan_core.export_options import (COLOURS, DEFAULT_COLOUR, DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA,
+                                     JPEG_QUALITY, TTAS, check_choice, jpeg_options, translation_size)
 from gan_core.models.base import to_model_range, to_uint8
 
 
@@ -89,19 +89,24 @@ def _translate_batches(model, batches, size, callbacks, control, total, bf16, tt
 def translate_path(run_or_checkpoint: str | Path, input_path: str | Path, out_dir: str | Path, size: int = 256,
                    callbacks=None, control=None, batch_size: int = 8, device: str = "auto",
                    bf16: bool = False, resolution: str = DEFAULT_RESOLUTION, tta: str = DEFAULT_TTA,
-                   subsampling: str = DEFAULT_SUBSAMPLING, quality: int = JPEG_QUALITY) -> list[Path]:
+                   subsampling: str = DEFAULT_SUBSAMPLING, quality: int = JPEG_QUALITY,
+                   colour: str = DEFAULT_COLOUR) -> list[Path]:
     """Translate one image, or the photos of a folder or zip, into out_dir/<input stem>.jpg.
 
     Inputs are read through gan_core.data (only the "photo" domain when the input has one, e.g. the
     competition folder) at the run's image_size (resolution "training") or at `size` ("native").
-    Returns the written paths in input order.
+    colour calibrates the outputs toward the run's paintings (gan_core.colour). Returns the written
+    paths in input order.
     """
+    from gan_core.colour import calibrated, painting_histograms
+    from gan_core.config import default_data_path
     from gan_core.data import load_images
     from gan_core.device import select_device
     from gan_core.models import load_model
 
     save_options = jpeg_options(quality, subsampling)
     check_choice("tta", tta, TTAS)
+    check_choice("colour", colour, COLOURS)
     model, meta = load_model(run_or_checkpoint, device=select_device(device))
     load_size = translation_size(resolution, meta["config"].image_size, size)
     photos = load_images(input_path, load_size, meta["channels"], callbacks=callbacks)
@@ -111,9 +116,13 @@ def translate_path(run_or_checkpoint: str | Path, input_path: str | Path, out_di
     out.mkdir(parents=True, exist_ok=True)
     names = iter(photos.names)
     written = []
-    for batch in translate_images(model, photos.images, size, batch_size, callbacks, control, bf16=bf16, tta=tta):
+    batches = (batch.permute(0, 2, 3, 1).numpy() for batch in
+               translate_images(model, photos.images, size, batch_size, callbacks, control, bf16=bf16, tta=tta))
+    if colour != "none":
+        batches = calibrated(batches, painting_histograms(meta["config"].data or default_data_path()), colour)
+    for batch in batches:
         for image in batch:
             path = out / f"{Path(next(names)).stem}.jpg"
-            Image.fromarray(image.permute(1, 2, 0).numpy()).save(path, **save_options)
+            Image.fromarray(image).save(path, **save_options)
             written.append(path)
     return written

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from gan_core.export_options import (DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, JPEG_QUALITY, RESOLUTIONS,
-                                     SUBSAMPLINGS, TTAS)
+from gan_core.export_options import (COLOURS, DEFAULT_COLOUR, DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA,
+                                     JPEG_QUALITY, RESOLUTIONS, SUBSAMPLINGS, TTAS)
 from gan_core.runs import Run
 from studio.exports import DOWNLOAD_NAME, Export, delete_export, describe, exports_table, image_bytes, score_problem
 from studio.jobs import JobBusyError, registry
@@ -24,6 +24,8 @@ DELETE_NOTE_KEY = "export_delete__note"
 RESOLUTION_LABELS = {"native": "Native: translate at 256 px", "training": "Training size, then resize to 256"}
 TTA_LABELS = {"none": "None", "flip": "Flip: mean with the mirrored photo's"}
 SUBSAMPLING_LABELS = {"444": "4:4:4 (full colour)", "420": "4:2:0 (half colour, smaller)"}
+COLOUR_LABELS = {"none": "None", "mean-std": "Match the paintings' mean and spread",
+                 "histogram": "Match the paintings' histograms"}
 
 
 # --- background jobs ------------------------------------------------------------------------------
@@ -89,6 +91,10 @@ def export_options_form(translation: bool) -> dict:
     options["quality"] = columns[-1].number_input(
         "JPEG quality", 1, 100, JPEG_QUALITY, help=f"1 to 100. {JPEG_QUALITY} is the quality of the competition's own "
         f"JPEGs, and scored better than 95 (bench/RESULTS.md).")
+    options["colour"] = st.columns(2)[0].selectbox(
+        "Colour calibration", COLOURS, COLOURS.index(DEFAULT_COLOUR), format_func=COLOUR_LABELS.get,
+        help="One table per RGB channel, computed from the first 512 images, moves the colours of the whole "
+             "export toward the run's Monet paintings (bench/RESULTS.md has the measured effect).")
     options["fp32"] = st.toggle("fp32 inference", help="Otherwise bf16 autocast where the device supports it: "
                                 "faster, within about 1 level of 255.")
     return options

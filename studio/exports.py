@@ -168,6 +168,8 @@ def options_summary(details: dict) -> str:
         parts += [f"{details['resolution']} resolution", f"TTA {details['tta']}"]
     if "subsampling" in details:
         parts.append(f"JPEG {':'.join(details['subsampling'])} q{details['quality']}")
+    if details.get("colour", "none") != "none":
+        parts.append(f"colour {details['colour']}")
     if "bf16" in details:
         parts.append("bf16" if details["bf16"] else "fp32")
     return ", ".join(parts)

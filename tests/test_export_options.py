@@ -17,7 +17,9 @@ from gan_core import export, models
 from gan_core.cli import main
 from gan_core.config import build_config
 from gan_core.export import encode_jpeg, export_zip
-from gan_core.export_options import DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, JPEG_QUALITY, jpeg_options
+from gan_core.colour import channel_histograms, painting_histograms
+from gan_core.export_options import (DEFAULT_COLOUR, DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, JPEG_QUALITY,
+                                     jpeg_options)
 from gan_core.models import load_model
 from gan_core.translate import translate_batch
 from gan_core.trainer import train
@@ -108,7 +110,7 @@ def test_defaults_are_the_measured_ones(competition_data):
 
 @pytest.mark.parametrize("options", [
     dict(resolution="native"), dict(resolution="training"), dict(tta="flip"), dict(subsampling="444"),
-    dict(subsampling="420"), dict(fp32=True), dict(quality=40)])
+    dict(subsampling="420"), dict(fp32=True), dict(quality=40), dict(colour="mean-std"), dict(colour="histogram")])
 def test_every_option_writes_a_valid_zip(runs, recorded, tmp_path, options):
     size = {"native": 256, "training": 64}[options.get("resolution", DEFAULT_RESOLUTION)]
     report = export_zip(runs[0].path, count=COUNT, out=tmp_path / "images.zip", batch_size=8, **options)
@@ -117,7 +119,8 @@ def test_every_option_writes_a_valid_zip(runs, recorded, tmp_path, options):
     assert len(recorded[0].sizes) == 3 * (2 if options.get("tta") == "flip" else 1)  # 3 batches of 8
     written = manifest(report)
     expected = {"resolution": DEFAULT_RESOLUTION, "tta": DEFAULT_TTA, "subsampling": DEFAULT_SUBSAMPLING,
-                "fp32": False, "quality": JPEG_QUALITY, "image_size": 64, "inference_size": size, **options}
+                "fp32": False, "quality": JPEG_QUALITY, "image_size": 64, "inference_size": size,
+                "colour": DEFAULT_COLOUR, **options}
     assert {k: written[k] for k in expected} == expected == {k: report["options"][k] for k in expected}
     if options.get("fp32"):
         assert written["bf16"] is False
@@ -149,13 +152,43 @@ def test_flip_tta_is_the_mean_of_the_two_translations(runs, tmp_path):
     assert all(a != b for a, b in zip(with_tta, without))
 
 
+def decoded(path) -> np.ndarray:
+    return np.stack([np.asarray(Image.open(io.BytesIO(data))) for data in entries(path)])
+
+
+def test_colour_calibration_moves_the_export_to_the_paintings(runs, small_data, tmp_path):
+    target = painting_histograms(small_data)
+    wanted = [(target[c] * np.arange(256)).sum() / target[c].sum() for c in range(3)]
+    plain = decoded(export_zip(runs[0].path, count=COUNT, out=tmp_path / "none.zip")["path"])
+    for colour in ("mean-std", "histogram"):
+        report = export_zip(runs[0].path, count=COUNT, out=tmp_path / f"{colour}.zip", colour=colour)
+        assert manifest(report)["colour_reference"] == str(small_data)
+        moved = decoded(report["path"])
+        for c in range(3):  # JPEG moves a channel's mean by a level or two, the tiny model's cast by far more
+            assert abs(moved[..., c].mean() - wanted[c]) < 3 < abs(plain[..., c].mean() - wanted[c])
+        # one table for the whole export: an image darker than another stays darker
+        order = np.argsort(plain.mean(axis=(1, 2, 3)))
+        assert (np.diff(moved.mean(axis=(1, 2, 3))[order]) > -2).all()
+
+    def cdf_gap(pixels):  # the largest gap between the images' and the paintings' cumulative histograms
+        counts = channel_histograms(pixels)
+        return np.abs(np.cumsum(counts, 1) / counts.sum(1, keepdims=True)
+                      - np.cumsum(target, 1) / target.sum(1, keepdims=True)).max()
+    # a table cannot split the spikes of a 4-step model's few levels, nor undo JPEG: closer, not equal
+    assert cdf_gap(decoded(tmp_path / "histogram.zip")) < cdf_gap(plain) / 2
+    with pytest.raises(ValueError, match="colour 'warm': choose one of none, mean-std, histogram"):
+        export_zip(runs[0].path, count=COUNT, out=tmp_path / "no.zip", colour="warm")
+    assert not (tmp_path / "no.zip").exists()
+
+
 def test_cli_flags_reach_the_export_and_the_translation(runs, small_data, recorded, tmp_path, restore_signals):
     out = tmp_path / "images.zip"
     assert main(["export", "--run", str(runs[0].path), "--count", str(COUNT), "--out", str(out),
-                 "--resolution", "native", "--tta", "flip", "--subsampling", "444", "--fp32", "--quality", "90"]) == 0
+                 "--resolution", "native", "--tta", "flip", "--subsampling", "444", "--fp32", "--quality", "90",
+                 "--colour", "histogram"]) == 0
     written = json.loads(sorted((runs[0].path / "exports").glob("*.json"))[-1].read_text())
     assert (written["resolution"], written["tta"], written["subsampling"], written["fp32"], written["bf16"],
-            written["quality"]) == ("native", "flip", "444", True, False, 90)
+            written["quality"], written["colour"]) == ("native", "flip", "444", True, False, 90, "histogram")
     assert set(recorded[-1].sizes) == {256} and {sampling(data) for data in entries(out)} == {0}
 
     photos = tmp_path / "photos"
@@ -172,6 +205,15 @@ def test_cli_flags_reach_the_export_and_the_translation(runs, small_data, record
                 assert image.size == (128, 128) and JpegImagePlugin.get_sampling(image) == 0
                 assert image.quantization == Image.open(io.BytesIO(encode_jpeg(
                     np.zeros((8, 8, 3), np.uint8), jpeg_options(60, "444")))).quantization
+    target = painting_histograms(small_data)
+    wanted = (target * np.arange(256)).sum(1) / target.sum(1)
+    means = {}
+    for colour in ("none", "mean-std"):
+        assert main(["translate", "--run", str(runs[0].path), "--input", str(photos), "--colour", colour,
+                     "--out", str(tmp_path / colour)]) == 0
+        means[colour] = np.stack([np.asarray(Image.open(p)) for p in sorted((tmp_path / colour).iterdir())]
+                                 ).mean(axis=(0, 1, 2))
+    assert (np.abs(means["mean-std"] - wanted) < 3).all() and (np.abs(means["none"] - wanted) > 3).all()
     assert main(["translate", "--run", str(runs[0].path), "--input", str(photos), "--out", str(tmp_path / "bad"),
                  "--size", "100", "--resolution", "native"]) == 2
     for command in (["export", "--count", str(COUNT), "--out", str(tmp_path / "q.zip")],

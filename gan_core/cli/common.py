@@ -40,10 +40,10 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def add_photo_options(parser: argparse.ArgumentParser, native_size: str, none_by_default: bool = False) -> None:
-    """--resolution, --tta, --subsampling and --quality, defaulting to gan_core.export_options' defaults
+    """--resolution, --tta, --subsampling, --quality and --colour, defaulting to gan_core.export_options' defaults
     (resolution and tta to None with none_by_default: the command picks per model kind)."""
-    from gan_core.export_options import (DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA, JPEG_QUALITY,
-                                         RESOLUTIONS, SUBSAMPLINGS, TTAS)
+    from gan_core.export_options import (COLOURS, DEFAULT_COLOUR, DEFAULT_RESOLUTION, DEFAULT_SUBSAMPLING, DEFAULT_TTA,
+                                         JPEG_QUALITY, RESOLUTIONS, SUBSAMPLINGS, TTAS)
 
     parser.add_argument("--resolution", choices=RESOLUTIONS, default=None if none_by_default else DEFAULT_RESOLUTION,
                         help=f"translation models: 'native' loads and translates the photos at {native_size}, "
@@ -57,6 +57,10 @@ def add_photo_options(parser: argparse.ArgumentParser, native_size: str, none_by
     parser.add_argument("--quality", type=int, default=JPEG_QUALITY,
                         help=f"JPEG quality, 1 to 100 (default: {JPEG_QUALITY}, as the competition's own JPEGs; it "
                              f"scored better than 95, bench/RESULTS.md)")
+    parser.add_argument("--colour", choices=COLOURS, default=DEFAULT_COLOUR,
+                        help="move the images' colours toward the run's Monet paintings with one table per RGB "
+                             "channel, computed from the first 512 images: 'mean-std' matches each channel's mean "
+                             "and spread, 'histogram' its whole histogram (default: %(default)s)")
 
 
 def explicit_config_values(args: argparse.Namespace) -> dict:

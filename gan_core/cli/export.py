@@ -31,7 +31,8 @@ def run(args) -> int:
         report = export_zip(open_run(args.run, args.runs_dir), count=args.count, out=args.out, seed=args.seed,
                             checkpoint=args.checkpoint, quality=args.quality, batch_size=args.batch_size,
                             callbacks=callbacks, control=control, device=args.device, fp32=args.fp32,
-                            resolution=args.resolution, tta=args.tta, subsampling=args.subsampling)
+                            resolution=args.resolution, tta=args.tta, subsampling=args.subsampling,
+                            colour=args.colour)
     print(ValidationReport(**report["validation"]).summary())
     print(f"wrote {report['count']:,} images from step {report['step']} in {report['seconds']:.1f} s "
           f"(manifest {report['manifest']})")

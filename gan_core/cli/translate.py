@@ -33,6 +33,6 @@ def run(args) -> int:
     with cli_job("translate") as (callbacks, control):
         written = translate_path(source, args.input, args.out, args.size, callbacks, control,
                                  args.batch_size, args.device, args.bf16, args.resolution, args.tta,
-                                 args.subsampling, args.quality)
+                                 args.subsampling, args.quality, args.colour)
     print(f"wrote {len(written)} images to {args.out}")
     return 0
