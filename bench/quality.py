@@ -146,6 +146,10 @@ def export_and_score(run: Run, data: Path, label: str, **options) -> dict:
     reference = None
     if options.pop("heldout", False):
         options["colour_reference"], reference = painting_halves(data, run.path.parent)
+        default = run.path / "exports" / "bench-default.zip"
+        if options.get("colour", "none") == "none" and default.exists():  # the same images: score them again
+            return {"step": None, "export": {"colour": "none", "reused": str(default)},
+                    **score(default, data, reference)}
     copied = options.pop("copied_statistics", False)
     NoiseGAN.standing_statistics = not copied
     original_init = UnetGenerator.__init__
