@@ -123,8 +123,10 @@ def test_export_then_score_a_dcgan_run(studio_env, trained_runs, tiny_data):
     assert not at.exception and [n.label for n in at.number_input] == ["Images", "Seed", "JPEG quality"]
     assert at.number_input[0].value == 7000 and "Export images.zip first" in texts(at.info)
     assert at.number_input[2].value == 75  # the competition's own JPEG quality
-    # A noise run: no resolution or TTA to choose, only the JPEG's subsampling, quality and the precision.
-    assert [s.label for s in at.selectbox][2:] == ["JPEG chroma subsampling"] and len(at.toggle) == 1
+    # A noise run: no resolution or TTA to choose, only the JPEG's subsampling and quality, the colour
+    # calibration and the precision.
+    assert [s.label for s in at.selectbox][2:] == ["JPEG chroma subsampling", "Colour calibration"]
+    assert at.selectbox[3].value == "none" and len(at.toggle) == 1
 
     exports = trained_runs / "dcgan-tiny" / "exports"
     assert "images-step000002-" in texts(at.caption), "the export is named by its step and time"
