@@ -15,7 +15,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from gan_core.export_options import COLOURS
+from gan_core.export_options import COLOURS, check_choice
 
 CALIBRATION_IMAGES = 512
 LEVELS = np.arange(256, dtype=np.float64)
@@ -45,8 +45,7 @@ def _mid_cdf(histogram: np.ndarray) -> np.ndarray:
 def colour_table(generated: np.ndarray, target: np.ndarray, mode: str) -> np.ndarray:
     """Histograms [3, 256] of the generated images and of the paintings -> uint8 table [3, 256]
     (table[c, v]: the new level of level v in channel c)."""
-    if mode not in COLOURS:
-        raise ValueError(f"colour {mode!r}: choose one of {', '.join(COLOURS)}")
+    check_choice("colour", mode, COLOURS)
     table = np.empty((3, 256))
     for c in range(3):
         if mode == "none":

@@ -66,8 +66,8 @@ def export_zip(run: str | os.PathLike | Run, count: int = 7000, out: str | os.Pa
     sha256, step, checkpoint, options.
     resolution and tta (None: DEFAULT_RESOLUTION, DEFAULT_TTA) are for translation models; a noise
     model refuses "native" and "flip". colour calibrates the colours toward the paintings of
-    colour_reference (default: the run's dataset) (gan_core.colour). Raises ValueError / FileNotFoundError for bad arguments,
-    CancelledError when control.stop is set."""
+    colour_reference (default: the run's dataset; gan_core.colour). Raises ValueError /
+    FileNotFoundError for bad arguments, CancelledError when control.stop is set."""
     started = time.perf_counter()
     _check_arguments(count, out, batch_size, resolution, tta)
     check_choice("colour", colour, COLOURS)
