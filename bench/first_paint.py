@@ -1,7 +1,7 @@
 """First paint of every studio page: a real `streamlit run studio/app.py` and headless Chromium
 (tests/browser.py). Each page is opened twice in a new studio: the first visit (the page's imports
 and caches cold) and a second one. The time is from navigation until the page has its title and
-no script run, skeleton or spinner is left (polled every 0.25 s), i.e. what the user waits for.
+no script run, skeleton or spinner is left (polled every 0.05 s), i.e. what the user waits for.
 
     python bench/first_paint.py --runs runs/bench-quality --data ../shared/data/gan-getting-started \
         --run cut-cpu-preview-noidt
@@ -41,7 +41,7 @@ def main() -> None:
         for visit in ("first", "second"):
             for name in names:
                 query = f"?run={args.run}" if args.run and name in RUN_PAGES else ""
-                view = browser.open(page_url(url, name) + query, settle_s=0.5)
+                view = browser.open(page_url(url, name) + query, settle_s=0.5, poll_s=0.05)
                 rows.setdefault(name, {})[visit] = view.ready_s
                 if view.exceptions:
                     print(f"{name}: {view.exceptions} exception(s) on the page", flush=True)

@@ -5,7 +5,7 @@ import streamlit as st
 from gan_core import eda
 from gan_core.data import DatasetError
 from studio.eda_view import (channel_figure, channels_of, dataset_statistics, gallery, hsv_figure,
-                             per_image_histograms, readable)
+                             one_size_sentence, per_image_histograms, readable)
 from studio.widgets import require_dataset
 from studio.tables import show_table
 
@@ -31,7 +31,10 @@ st.subheader("Per-domain summary")
 show_table(readable(eda.summary_table(stats)), hide_index=False)
 
 st.subheader("Image sizes")
-show_table(stats.image_sizes)
+if sizes := one_size_sentence(stats):
+    st.markdown(sizes)
+else:
+    show_table(stats.image_sizes)
 
 channels = channels_of(stats)
 st.subheader("Colour histograms" if channels == 3 else "Intensity histogram")

@@ -114,6 +114,15 @@ def per_image_histograms(stats: eda.DatasetStats) -> go.Figure:
 
 
 # --- gallery ----------------------------------------------------------------------------------------
+def one_size_sentence(stats: eda.DatasetStats) -> str | None:
+    """"Every image is 256×256 px (7,338 images)." when the files share one size (a table of one row
+    would cost the page a data grid), else None: the page shows the table."""
+    sizes = stats.image_sizes
+    if len(sizes) != 1:
+        return None
+    return f"Every image is **{sizes['size'].iloc[0]}** px ({int(sizes['images'].iloc[0]):,} images)."
+
+
 def gallery_positions(count: int, domain: str, seed: int, size: int = GALLERY_SIZE) -> list[int]:
     """Up to `size` random positions among a domain's `count` images, the same for the same seed."""
     return random.Random(f"{seed}-{domain}").sample(range(count), min(size, count))

@@ -120,13 +120,14 @@ class Browser:
     def evaluate(self, expression: str):
         return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
 
-    def open(self, url: str, timeout: float = 90, settle_s: float = 1.5) -> PageView:
-        """Load url and wait until the page has a title and has been idle for settle_s."""
+    def open(self, url: str, timeout: float = 90, settle_s: float = 1.5, poll_s: float = 0.25) -> PageView:
+        """Load url and wait until the page has a title and has been idle for settle_s, looking every poll_s
+        (its ready_s is late by up to poll_s: bench/first_paint.py polls finer)."""
         started = time.time()
         self.call("Page.navigate", url=url)
         deadline, quiet_since = started + timeout, None
         while time.time() < deadline:
-            time.sleep(0.25)
+            time.sleep(poll_s)
             state = self.evaluate(PAGE_STATE_JS) or {}
             if state.get("title") and not state.get("busy"):
                 quiet_since = quiet_since or time.time()

@@ -78,6 +78,7 @@ def test_dataset_eda_on_the_real_competition_data(studio_env, competition_data):
                                                     "Per-image intensity"]
     summary = at.dataframe[0].value  # statistics as rows, domains as columns
     assert summary.loc["images"].tolist() == ["300", "7,038"]
+    assert len(at.dataframe) == 1 and "Every image is **256×256** px (7,338 images)." in texts(at.markdown)
     assert len(at.get("plotly_chart")) == 3 and len(at.image) == 16
     before = [i.value for i in at.image]
     next(b for b in at.button if b.label == "Reshuffle").click().run()
