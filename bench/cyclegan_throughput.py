@@ -56,7 +56,7 @@ def bench_training(cfg, data, steps: int, warmup: int, threads: int) -> CycleGAN
         for index in range(warmup, warmup + steps):
             model.train_step([model.micro_batch(0, index)])
             model.after_step(index + 1, {})
-    print(f"train {'bf16' if cfg.bf16 else 'fp32'}: {steps / t.wall:.2f} steps/s wall ({t.wall / steps:.2f} s/step), "
+    print(f"train {'bf16' if model.bf16 else 'fp32'}: {steps / t.wall:.2f} steps/s wall ({t.wall / steps:.2f} s/step), "
           f"{threads * steps / t.cpu:.2f} steps/s on {threads} idle cores ({t.cpu / steps:.2f} CPU-s/step)")
     return model
 
@@ -101,7 +101,7 @@ def main() -> None:
     print(f"cpu-preview: ResNet-{preview.n_blocks}, ngf {preview.ngf}, ndf {preview.ndf}, {preview.image_size} px, "
           f"batch {preview.batch_size}; {args.threads} threads")
     for bf16 in [False, True] if bf16_supported(torch.device("cpu")) else [False]:
-        model = bench_training(dataclasses.replace(preview, bf16=bf16), data, args.steps, 2, args.threads)
+        model = bench_training(dataclasses.replace(preview, bf16='on' if bf16 else 'off'), data, args.steps, 2, args.threads)
         bench_translation(model, photos, [int(b) for b in args.batch_sizes.split(",")], args.threads, bf16)
 
 if __name__ == "__main__":

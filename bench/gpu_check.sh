@@ -28,7 +28,7 @@ import json, sys, time, torch
 from gan_core.config import build_config
 from gan_core.trainer import train
 preset, steps = sys.argv[1], int(sys.argv[2])
-cfg = build_config({"steps": steps, "bf16": True, "device": "cuda", "run_id": preset,
+cfg = build_config({"steps": steps, "bf16": "on", "device": "cuda", "run_id": preset,
                     "sample_every": steps, "checkpoint_every": steps}, preset=preset)
 torch.cuda.reset_peak_memory_stats()
 started = time.perf_counter()

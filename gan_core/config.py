@@ -21,6 +21,7 @@ NOISE_MODELS = ("mlp", "dcgan", "fastgan")
 TRANSLATION_MODELS = ("cyclegan", "cut", "fastcut")
 DOMAINS = ("monet", "photo", "all")
 LOSSES = ("bce", "lsgan", "hinge")
+BF16_CHOICES = ("auto", "on", "off")
 
 
 def _f(default: Any, help: str, choices: tuple | None = None, group: str = "training") -> Any:
@@ -127,7 +128,9 @@ class TrainConfig:
     keep_checkpoints: int = _f(5, "Checkpoints kept on disk, oldest deleted first (0 keeps all).", group="run")
     num_samples: int = _f(64, "Images in each sample grid.", group="run")
     device: str = _f("auto", "cuda, mps, cpu, or auto (the best available).", ("auto", "cuda", "mps", "cpu"), "run")
-    bf16: bool = _f(False, "bf16 autocast (GPU, or CPUs with AVX-512 BF16).", group="run")
+    bf16: str = _f("auto", "bf16 autocast: auto (on where the device has it: CUDA GPUs with bf16, CPUs with AVX-512 "
+                   "BF16; about 2x faster there, the same FID at the same step count in bench/RESULTS.md), on "
+                   "(refused where the device lacks it), off (fp32). A bare --bf16 means on.", BF16_CHOICES, "run")
     sync_batchnorm: bool = _f(False, "Under torchrun with several GPUs: BatchNorm statistics over the global batch "
                               "(SyncBatchNorm; CUDA only). No effect in a single process.", group="run")
     seed: int = _f(0, "Random seed; a CPU run with the same seed repeats exactly.", group="run")
@@ -156,7 +159,7 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> "TrainConfig":
         """Build from a dict, ignoring unknown keys (configs written by older versions still load)."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
+        return cls(**{k: v for k, v in upgrade_legacy(values).items() if k in names})
 
     def validate(self) -> list[str]:
         """Human-readable problems; empty when the config is usable."""
@@ -285,10 +288,18 @@ _KINDS = {"int": (numbers.Integral,), "float": (numbers.Real,), "str": (str,), "
 _KIND_WORDS = {"int": "a whole number", "float": "a number", "str": "text", "bool": "true or false"}
 
 
+def upgrade_legacy(values: dict) -> dict:
+    """Values written before a setting changed type, in today's form: bf16 was true/false (now on/off,
+    with auto the default), so older runs, presets and `--set bf16=true` still load."""
+    if isinstance(values.get("bf16"), bool):
+        values = {**values, "bf16": "on" if values["bf16"] else "off"}
+    return values
+
+
 def type_problems(values: dict) -> list[str]:
     """The settings in `values` (a config.json, say) whose value is not of the field's type, e.g.
     "batch_size='many': expected a whole number"; unknown keys are not checked."""
-    problems = []
+    problems, values = [], upgrade_legacy(values)
     for f in dataclasses.fields(TrainConfig):
         if f.name not in values:
             continue
@@ -317,7 +328,7 @@ def list_presets() -> dict[str, dict]:
 
 def build_config(overrides: dict | None = None, preset: str | None = None) -> TrainConfig:
     """defaults < preset < overrides. Raises ValueError naming the problem."""
-    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    overrides = upgrade_legacy({k: v for k, v in (overrides or {}).items() if v is not None})
     preset = preset or overrides.get("preset") or ""
     values: dict = {}
     if preset:
@@ -328,7 +339,7 @@ def build_config(overrides: dict | None = None, preset: str | None = None) -> Tr
         values.update(presets[preset]["values"])
         values["preset"] = preset
     values.update(overrides)
-    values = {**MODEL_DEFAULTS.get(values.get("model", TrainConfig.model), {}), **values}
+    values = upgrade_legacy({**MODEL_DEFAULTS.get(values.get("model", TrainConfig.model), {}), **values})
     unknown = set(values) - {f.name for f in config_fields()}
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
@@ -355,7 +366,7 @@ def default_reference() -> Path:
 
 
 # What the trainer records in a run's config.json beside its settings: facts about the run, not settings.
-RUN_RECORD = ("channels", "train_images", "steps_per_epoch", "data_report", "fork_of")
+RUN_RECORD = ("channels", "train_images", "steps_per_epoch", "data_report", "fork_of", "precision")
 
 # Settings that may differ when a run is resumed; anything else must match what the run started with.
 RESUME_MUTABLE = {"data", "epochs", "steps", "sample_every", "checkpoint_every", "keep_checkpoints",

@@ -26,6 +26,15 @@ def bf16_supported(device: torch.device) -> bool:
     return False
 
 
+def use_bf16(setting: str, device: torch.device) -> bool:
+    """Whether a run trains under bf16 autocast: `setting` is TrainConfig.bf16 (auto, on or off).
+    ValueError when on is asked for where the device lacks bf16."""
+    if setting == "on" and not bf16_supported(device):
+        raise ValueError(f"bf16 autocast was asked for (--bf16 on) but {device} does not support bf16 (CPUs need "
+                         f"AVX-512 BF16); use --bf16 auto or off")
+    return setting == "on" or (setting == "auto" and bf16_supported(device))
+
+
 def autocast(device: torch.device, enabled: bool):
     """bf16 autocast where asked for; a no-op context otherwise."""
     if not enabled:

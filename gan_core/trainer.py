@@ -22,7 +22,7 @@ import torch
 
 from gan_core import checkpoint, distributed, fork
 from gan_core.config import TRANSLATION_MODELS, TrainConfig, default_data_path
-from gan_core.device import bf16_supported, select_device
+from gan_core.device import select_device, use_bf16
 from gan_core.events import Control, emit
 from gan_core.models import build_model
 from gan_core.grid import grid_rows, make_grid, to_image
@@ -62,8 +62,8 @@ def refuse_unsupported(cfg: TrainConfig, device: torch.device | None = None) -> 
     problems = cfg.validate()
     if problems:
         raise ValueError("invalid training settings: " + "; ".join(problems))
-    if device is not None and cfg.bf16 and not bf16_supported(device):
-        raise ValueError(f"bf16 autocast was asked for but {device} does not support bf16; drop --bf16")
+    if device is not None:
+        use_bf16(cfg.bf16, device)
 
 
 def save_grid(images: torch.Tensor, path: Path) -> torch.Tensor:
@@ -108,7 +108,7 @@ class Trainer:
             self.run = create_run(run_path.parent, run_path.name)
             saved = {**cfg.to_dict(), "run_id": run_path.name, "channels": data.channels,
                      "train_images": len(train_set), "steps_per_epoch": self.model.steps_per_epoch,
-                     "data_report": data.report.to_dict()}
+                     "data_report": data.report.to_dict(), "precision": "bf16" if self.model.bf16 else "fp32"}
             if exists:  # a resumed fork keeps the record of where it came from
                 parent_record = Run(run_path).config().get("fork_of")
                 saved.update({"fork_of": parent_record} if parent_record else {})

@@ -158,6 +158,8 @@ def _progress(rows: list[dict], status: dict, state: str, run_config: dict) -> N
         text += f" · ETA {format_duration(p['eta_s'])}"
     if p["images_per_s"]:
         text += f" · {p['images_per_s']:,.1f} images/s"
+    if run_config.get("precision"):
+        text += f" · {run_config['precision']}"
     st.progress(min(p["done"] / p["total"], 1.0), text=text)
 
 

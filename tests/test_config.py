@@ -76,6 +76,21 @@ def test_the_train_command_rebuilds_the_same_config(preset, overrides):
     assert {**rebuilt.to_dict(), "preset": ""} == {**cfg.to_dict(), "preset": ""}
 
 
+def test_bf16_is_auto_by_default_and_older_true_false_values_still_load():
+    from gan_core.cli import build_parser
+    from gan_core.cli.common import explicit_config_values
+    from gan_core.config import TrainConfig, type_problems
+
+    assert build_config({}).bf16 == "auto"
+    assert build_config({"bf16": True}).bf16 == "on" and build_config({"bf16": False}).bf16 == "off"
+    assert TrainConfig.from_dict({"bf16": False}).bf16 == "off" and type_problems({"bf16": True}) == []
+    for argv, value in ((["--bf16"], "on"), (["--bf16", "off"], "off"), ([], "auto")):
+        args = build_parser().parse_args(["train", *argv])
+        assert build_config(explicit_config_values(args)).bf16 == value
+    with pytest.raises(ValueError, match="bf16='yes': choose one of auto, on, off"):
+        build_config({"bf16": "yes"})
+
+
 def test_model_specific_settings_name_real_fields_and_models():
     from gan_core.config import FIELD_MODELS, MODELS, applies_to, config_fields
 

@@ -25,7 +25,7 @@ TINY = {
 
 @pytest.mark.parametrize("model", MODELS)
 def test_bf16_step_on_cuda(model, competition_data, runs_dir):
-    cfg = build_config(dict(model=model, data=str(competition_data), ngf=16, ndf=16, steps=2, bf16=True,
+    cfg = build_config(dict(model=model, data=str(competition_data), ngf=16, ndf=16, steps=2, bf16="on",
                             diffaugment=True, device="cuda", runs_dir=str(runs_dir), run_id=model, **TINY[model]))
     run = train(cfg)
     assert run.status()["state"] == "finished", run.status()

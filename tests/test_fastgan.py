@@ -157,6 +157,6 @@ def test_a_bf16_step_where_the_cpu_supports_it(competition_data, runs_dir):
 
     if not bf16_supported(torch.device("cpu")):
         pytest.skip("this CPU has no bf16 support (AVX-512 BF16)")
-    run = train(tiny(competition_data, runs_dir, "bf16", bf16=True, steps=1, image_size=128))
+    run = train(tiny(competition_data, runs_dir, "bf16", bf16="on", steps=1, image_size=128))
     row = run.metrics()[-1]
     assert all(torch.isfinite(torch.tensor(row[k])) for k in ("loss_d", "loss_g", "loss_rec"))

@@ -135,12 +135,30 @@ def test_accumulation_and_epochs(competition_data, runs_dir):
     assert [(r["step"], r["epoch"]) for r in run.metrics()] == [(1, 1), (2, 1), (3, 2), (4, 2)]
 
 
-def test_bf16_autocast_on_cpu(competition_data, runs_dir):
+def test_bf16_auto_is_on_exactly_where_the_cpu_has_it_and_the_run_records_it(competition_data, runs_dir):
     from gan_core.device import bf16_supported
-    if not bf16_supported(torch.device("cpu")):
-        pytest.skip("this CPU has no AVX-512 BF16")
-    run = train(small(competition_data, runs_dir, steps=2, bf16=True))
-    assert run.status()["state"] == "finished"
+    from gan_core.models import build_model
+    supported = bf16_supported(torch.device("cpu"))
+    cfg = small(competition_data, runs_dir, steps=2, device="cpu")  # bf16 left at its default, auto
+    model = build_model(cfg, 3, torch.device("cpu"))
+    assert model.bf16 is supported
+    with model.autocast():
+        out = model.nets["G"](torch.randn(2, cfg.latent_dim, 1, 1))
+    assert out.dtype == (torch.bfloat16 if supported else torch.float32)
+    assert train(cfg).config()["precision"] == ("bf16" if supported else "fp32")
+    off = train(small(competition_data, runs_dir, steps=1, bf16="off", run_id="fp32"))
+    assert off.config()["precision"] == "fp32" and off.status()["state"] == "finished"
+
+
+def test_bf16_on_where_the_cpu_lacks_it_is_refused_with_the_way_out(competition_data, runs_dir):
+    from gan_core.device import bf16_supported
+    if bf16_supported(torch.device("cpu")):
+        run = train(small(competition_data, runs_dir, steps=2, bf16="on", device="cpu"))
+        assert run.config()["precision"] == "bf16" and run.status()["state"] == "finished"
+        return
+    with pytest.raises(ValueError, match="--bf16 auto or off"):
+        train(small(competition_data, runs_dir, steps=2, bf16="on", device="cpu"))
+    assert not (runs_dir / "run").exists()
 
 
 def _cli(args, **kw):

@@ -19,6 +19,8 @@ CHECKPOINT_HELP = ("best (the quality probe's best, checkpoints/best.pt), latest
 
 # Flags whose names differ from the field name, or that are positional elsewhere.
 _SKIP = {"preset"}
+# Choice flags that may also be given bare, and the value that means (bf16 was an on/off switch).
+_BARE = {"bf16": "on"}
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +37,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                                 help=help_text)
         else:
             kind = {"int": int, "float": float, "str": str}[f.type if isinstance(f.type, str) else f.type.__name__]
+            bare = {"nargs": "?", "const": _BARE[f.name]} if f.name in _BARE else {}
             parser.add_argument(flag, dest=f.name, type=kind, default=None, choices=f.metadata.get("choices"),
-                                help=help_text)
+                                help=help_text, **bare)
 
 
 def add_photo_options(parser: argparse.ArgumentParser, native_size: str, none_by_default: bool = False) -> None:

@@ -16,7 +16,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from gan_core.config import TrainConfig
-from gan_core.device import autocast
+from gan_core.device import autocast, use_bf16
 from gan_core.ema import EMA
 from gan_core.schedules import make_schedulers, step_every_step, step_on_quality
 
@@ -67,6 +67,7 @@ class GANModel:
 
     def __init__(self, cfg: TrainConfig, channels: int, device: torch.device):
         self.cfg, self.channels, self.device = cfg, channels, device
+        self.bf16 = use_bf16(cfg.bf16, device)  # auto resolved on this device, so a resume elsewhere re-decides
         self.nets: dict[str, nn.Module] = {}
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, object] = {}
@@ -76,7 +77,7 @@ class GANModel:
         self.rank, self.world_size = 0, 1
 
     def autocast(self):
-        return autocast(self.device, self.cfg.bf16)
+        return autocast(self.device, self.bf16)
 
     def adam(self, params, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(params, lr=lr, betas=(self.cfg.beta1, self.cfg.beta2))
