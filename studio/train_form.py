@@ -43,7 +43,7 @@ def _float_step(value: float) -> float:
 
 
 _WORDS = {"lr": "LR", "g": "G", "d": "D", "ema": "EMA", "ngf": "G width (ngf)", "ndf": "D width (ndf)",
-          "mlp": "MLP", "bf16": "bf16 autocast", "id": "ID", "n": "Residual", "diffaugment": "DiffAugment",
+          "mlp": "MLP", "bf16": "BF16 autocast", "id": "ID", "n": "Residual", "diffaugment": "DiffAugment",
           "tensorboard": "TensorBoard", "batchnorm": "BatchNorm", "dim": "dimension"}
 
 
