@@ -101,7 +101,8 @@ def main() -> None:
     print(f"cpu-preview: ResNet-{preview.n_blocks}, ngf {preview.ngf}, ndf {preview.ndf}, {preview.image_size} px, "
           f"batch {preview.batch_size}; {args.threads} threads")
     for bf16 in [False, True] if bf16_supported(torch.device("cpu")) else [False]:
-        model = bench_training(dataclasses.replace(preview, bf16='on' if bf16 else 'off'), data, args.steps, 2, args.threads)
+        cfg = dataclasses.replace(preview, bf16="on" if bf16 else "off")
+        model = bench_training(cfg, data, args.steps, 2, args.threads)
         bench_translation(model, photos, [int(b) for b in args.batch_sizes.split(",")], args.threads, bf16)
 
 if __name__ == "__main__":

@@ -328,7 +328,7 @@ def list_presets() -> dict[str, dict]:
 
 def build_config(overrides: dict | None = None, preset: str | None = None) -> TrainConfig:
     """defaults < preset < overrides. Raises ValueError naming the problem."""
-    overrides = upgrade_legacy({k: v for k, v in (overrides or {}).items() if v is not None})
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     preset = preset or overrides.get("preset") or ""
     values: dict = {}
     if preset:
