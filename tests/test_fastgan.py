@@ -160,3 +160,16 @@ def test_a_bf16_step_where_the_cpu_supports_it(competition_data, runs_dir):
     run = train(tiny(competition_data, runs_dir, "bf16", bf16="on", steps=1, image_size=128))
     row = run.metrics()[-1]
     assert all(torch.isfinite(torch.tensor(row[k])) for k in ("loss_d", "loss_g", "loss_rec"))
+
+
+def test_memory_layout_and_fused_adam_per_model():
+    """FastGAN trains contiguous (channels-last BatchNorm is slow in bf16 on CPUs), DCGAN channels-last;
+    every optimizer runs Adam's fused kernel."""
+    device = torch.device("cpu")
+    for model_name, layout in (("fastgan", torch.contiguous_format), ("dcgan", torch.channels_last)):
+        cfg = build_config(dict(model=model_name, image_size=64, ngf=8, ndf=8))
+        model = build_model(cfg, 3, device)
+        assert model.memory_format == layout
+        kernels = [p for net in model.nets.values() for p in net.parameters() if p.dim() == 4 and p.shape[-1] > 1]
+        assert kernels and all(p.is_contiguous(memory_format=layout) for p in kernels), model_name
+        assert all(opt.defaults["fused"] for opt in model.optimizers.values())

@@ -29,9 +29,7 @@ class NoiseGAN(GANModel):
     def __init__(self, cfg, channels, device):
         super().__init__(cfg, channels, device)
         G, D = self.build_networks(cfg, channels)
-        # Convolutions run faster channels-last on CPUs (oneDNN) and GPU tensor cores: a DCGAN-64
-        # step measured 1.10x faster in fp32 and 1.22x in bf16 on 2 CPU cores here.
-        self.memory_format = torch.channels_last if cfg.model != "mlp" else torch.contiguous_format
+        self.memory_format = self.preferred_memory_format(cfg)
         self.G = G.to(device, memory_format=self.memory_format)
         self.D = D.to(device, memory_format=self.memory_format)
         self.nets = {"G": self.G, "D": self.D}
@@ -41,6 +39,12 @@ class NoiseGAN(GANModel):
                                    generator=seeded_generator(cfg.seed, 7)).to(device)
         self.images = None
         self._statistics_at = None
+
+    @staticmethod
+    def preferred_memory_format(cfg) -> torch.memory_format:
+        """DCGAN's convolutions run faster channels-last on CPUs (oneDNN) and GPU tensor cores: its
+        step measured 1.10x faster in fp32 and 1.22x in bf16 on 2 CPU cores here."""
+        return torch.channels_last if cfg.model == "dcgan" else torch.contiguous_format
 
     @staticmethod
     def build_networks(cfg, channels):
