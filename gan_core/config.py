@@ -77,6 +77,8 @@ class TrainConfig:
     lambda_gan: float = _f(1.0, "CUT/FastCUT weight of the adversarial (LSGAN) term of G's loss.", group="loss")
     lambda_rec: float = _f(1.0, "FastGAN: weight of D's self-supervised reconstruction loss (MSE of the image, a "
                            "quarter and the half-size image decoded from D's features).", group="loss")
+    rec_width: int = _f(32, "FastGAN: width of D's reconstruction decoders at 128 px (4x that at 16 px): the "
+                        "reference's 32 whatever ndf is. At ndf 16 they do most of D's arithmetic.", group="model")
     lambda_nce: float = _f(1.0, "CUT/FastCUT PatchNCE weight (FastCUT's default: 10).", group="loss")
     nce_idt: bool = _f(True, "CUT/FastCUT identity PatchNCE on Monet -> Monet, averaged with the photo term "
                        "(FastCUT's default: off).", group="loss")
@@ -179,7 +181,7 @@ class TrainConfig:
         if self.model in TRANSLATION_MODELS:
             problems += self._translation_problems()
         for name in ("batch_size", "accumulation_steps", "latent_dim", "sample_every", "checkpoint_every",
-                     "num_samples", "ngf", "ndf", "mlp_hidden"):
+                     "num_samples", "ngf", "ndf", "mlp_hidden", "rec_width"):
             if getattr(self, name) < 1:
                 problems.append(f"{name}={getattr(self, name)}: must be at least 1")
         if self.epochs < 1 and self.steps < 1:
@@ -266,6 +268,7 @@ FIELD_MODELS = {
     "domain": NOISE_MODELS, "latent_dim": NOISE_MODELS, "mlp_hidden": ("mlp",), "ngf": _CONV, "ndf": _CONV,
     "d_head": ("dcgan",), "loss": NOISE_MODELS, "label_smoothing": NOISE_MODELS, "lambda_cycle": ("cyclegan",),
     "lambda_identity": ("cyclegan",), "pool_size": ("cyclegan",), "lambda_rec": ("fastgan",),
+    "rec_width": ("fastgan",),
     "upsample": ("dcgan",) + TRANSLATION_MODELS,
     **{name: TRANSLATION_MODELS for name in ("n_blocks", "generator", "epoch_size", "flip", "jitter", "crop_size",
                                              "d_layers", "d_norm", "unet_depth", "unet_padding")},

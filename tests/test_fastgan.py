@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 from gan_core import latent
-from gan_core.config import build_config
+from gan_core.config import TrainConfig, build_config
 from gan_core.ema import standing_statistics
 from gan_core.events import Control
 from gan_core.export import export_zip
@@ -68,6 +69,29 @@ def test_reconstruction_targets_and_loss_on_fixed_tensors():
     assert torch.allclose(terms["loss_rec"], direct_rec, rtol=1e-5)
     assert torch.allclose(terms["loss_d"], hinge, rtol=1e-5)
     assert torch.allclose(loss, hinge + cfg.lambda_rec * direct_rec, rtol=1e-5)
+
+
+def test_decoder_width_is_a_setting_and_older_runs_keep_the_reference_width():
+    def decoder_widths(D):
+        return [m.out_channels for m in D.decode_big.modules() if isinstance(m, torch.nn.Conv2d)]
+
+    reference = FastGANDiscriminator(3, 128, ndf=16)
+    narrow = FastGANDiscriminator(3, 128, ndf=16, rec_width=8)
+    # up-blocks at 16, 32, 64, 128 px (a conv of 2x the width before each GLU), then the RGB conv
+    assert decoder_widths(reference) == [256, 128, 128, 64, 3]
+    assert decoder_widths(narrow) == [64, 32, 32, 16, 3]
+    flops = {}
+    for name, D in (("reference", reference), ("narrow", narrow)):
+        with FlopCounterMode(display=False) as counter:
+            D.decode_big(torch.zeros(1, D.decode_big[1][1].in_channels, 8, 8))
+        flops[name] = counter.get_total_flops()
+    assert flops["narrow"] < flops["reference"] / 10  # convolutions' cost goes with the square of the width
+    # a config saved before the setting existed builds the decoders its run trained
+    saved = {k: v for k, v in build_config({"model": "fastgan", "image_size": 64}).to_dict().items()
+             if k != "rec_width"}
+    assert TrainConfig.from_dict(saved).rec_width == 32
+    with pytest.raises(ValueError, match="rec_width=0"):
+        build_config({"model": "fastgan", "image_size": 64, "rec_width": 0})
 
 
 def test_fastgan_defaults_follow_the_reference():

@@ -29,7 +29,7 @@ class FastGAN(NoiseGAN):
     @staticmethod
     def build_networks(cfg, channels):
         return (FastGANGenerator(cfg.latent_dim, channels, cfg.image_size, cfg.ngf),
-                FastGANDiscriminator(channels, cfg.image_size, cfg.ndf))
+                FastGANDiscriminator(channels, cfg.image_size, cfg.ndf, cfg.rec_width))
 
     def d_objective(self, real, fake):
         part = int(torch.randint(4, ()))  # the quarter decoded this step (global RNG: resumes exactly)

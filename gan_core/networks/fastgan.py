@@ -26,6 +26,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 SIZES = (64, 128, 256)
 #: generator width per resolution, as multiples of ngf (the reference's nfc_multi)
 G_WIDTH = {4: 16, 8: 8, 16: 4, 32: 2, 64: 2, 128: 1, 256: 0.5}
+#: the reference's decoder width (its SimpleDecoder's base, whatever ndf is)
 DECODER_WIDTH = 32
 
 
@@ -122,11 +123,12 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(x.float(), size=size, mode="bilinear", align_corners=False, antialias=True).to(x.dtype)
 
 
-def decoder(c_in: int, channels: int, out_size: int) -> nn.Sequential:
-    """8x8 features -> an out_size image (the reference's SimpleDecoder, widths capped for a CPU)."""
+def decoder(c_in: int, channels: int, out_size: int, width: int = DECODER_WIDTH) -> nn.Sequential:
+    """8x8 features -> an out_size image (the reference's SimpleDecoder): `width` channels at 128 px,
+    G_WIDTH's multiples of it below."""
     layers, c = [nn.AdaptiveAvgPool2d(8)], c_in
     for r in (2 ** k for k in range(4, int(math.log2(out_size)) + 1)):
-        out = max(8, int(G_WIDTH[r] * DECODER_WIDTH))
+        out = max(8, int(G_WIDTH[r] * width))
         layers.append(up_block(c, out))
         c = out
     layers += [conv(c, channels, 3, 1, 1), nn.Tanh()]
@@ -137,7 +139,7 @@ class FastGANDiscriminator(nn.Module):
     """forward(x) -> logits [N, 50] (big and small branch, 5x5 each); with reconstruct=True also the
     three reconstructions and their targets, for D's self-supervised loss."""
 
-    def __init__(self, channels: int, image_size: int, ndf: int = 64):
+    def __init__(self, channels: int, image_size: int, ndf: int = 64, rec_width: int = DECODER_WIDTH):
         super().__init__()
         check_size(image_size)
         self.image_size = image_size
@@ -157,9 +159,9 @@ class FastGANDiscriminator(nn.Module):
         self.small = nn.Sequential(*layers)
         self.logits_small = conv(small_width[8], 1, 4, 1, 0)
         self.rec_size = min(128, image_size)
-        self.decode_big = decoder(width[8], channels, self.rec_size)
-        self.decode_part = decoder(width[16], channels, self.rec_size)
-        self.decode_small = decoder(small_width[8], channels, min(128, small))
+        self.decode_big = decoder(width[8], channels, self.rec_size, rec_width)
+        self.decode_part = decoder(width[16], channels, self.rec_size, rec_width)
+        self.decode_small = decoder(small_width[8], channels, min(128, small), rec_width)
 
     def forward(self, x, reconstruct: bool = False, part: int = 0):
         feats = {self.image_size: self.stem(x)}
