@@ -52,6 +52,8 @@ class TrainConfig:
     mlp_hidden: int = _f(256, "Hidden units of the MLP GAN (first generator layer).", group="model")
     d_head: str = _f("conv", "DCGAN discriminator head: a final 4x4 conv, or adaptive average pooling + linear.",
                      ("conv", "avgpool"), "model")
+    rec_width: int = _f(32, "FastGAN: width of D's reconstruction decoders at 128 px (4x that at 16 px): the "
+                        "reference's 32 whatever ndf is. At ndf 16 they do most of D's arithmetic.", group="model")
     n_blocks: int = _f(9, "ResNet generator residual blocks (6 or 9; CycleGAN, CUT, FastCUT).", group="model")
     generator: str = _f("resnet", "Translation generator: the ResNet of CycleGAN/CUT, or the Kaggle tutorial's U-Net "
                         "(encoder down to 1x1 at the training size, skip connections; needs a power-of-2 size).",
@@ -77,8 +79,6 @@ class TrainConfig:
     lambda_gan: float = _f(1.0, "CUT/FastCUT weight of the adversarial (LSGAN) term of G's loss.", group="loss")
     lambda_rec: float = _f(1.0, "FastGAN: weight of D's self-supervised reconstruction loss (MSE of the image, a "
                            "quarter and the half-size image decoded from D's features).", group="loss")
-    rec_width: int = _f(32, "FastGAN: width of D's reconstruction decoders at 128 px (4x that at 16 px): the "
-                        "reference's 32 whatever ndf is. At ndf 16 they do most of D's arithmetic.", group="model")
     lambda_nce: float = _f(1.0, "CUT/FastCUT PatchNCE weight (FastCUT's default: 10).", group="loss")
     nce_idt: bool = _f(True, "CUT/FastCUT identity PatchNCE on Monet -> Monet, averaged with the photo term "
                        "(FastCUT's default: off).", group="loss")
